@@ -1,0 +1,69 @@
+"""All registries of mmcls_ms, in scope ``mmcls_ms``.
+
+They mirror mmpretrain's registry names, but none has a parent: mmengine's root
+registries hold PyTorch classes (its SGD, Runner, hooks), and a lookup that fell
+through to them would import torch.  Each registry imports the package that
+fills it on first use (``locations``), so ``MODELS.build(...)`` works without a
+prior ``import mmcls_ms.models``.
+
+Example:
+    >>> from mmcls_ms.registry import MODELS
+    >>> net = MODELS.build(dict(type='VGG', depth=11, num_classes=10))
+"""
+import difflib
+
+from mmengine.registry import Registry
+from mmengine.registry.build_functions import build_from_cfg
+
+
+def _build_with_suggestions(cfg, registry, default_args=None):
+    """``build_from_cfg`` that names the registry, the scope and close matches
+    when ``type`` is unknown."""
+    obj_type = cfg.get('type') if isinstance(cfg, dict) else None
+    if isinstance(obj_type, str):
+        registry.import_from_location()
+        scope, name = registry.split_scope_key(obj_type)
+        target = registry
+        if scope is not None and scope != registry.scope:
+            target = registry._search_child(scope) or registry
+        if name not in target.module_dict:
+            known = sorted(target.module_dict)
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            hint = (f' Did you mean {", ".join(repr(c) for c in close)}?'
+                    if close else '')
+            raise KeyError(
+                f'Unknown type {obj_type!r} in the {registry.name!r} registry of scope '
+                f'{registry.scope!r}.{hint} Registered types: {", ".join(known)}. '
+                'Check the `type=` in your config, or register your class with '
+                f'@{registry.name.upper()}.register_module().')
+    return build_from_cfg(cfg, registry, default_args)
+
+
+def _registry(name, location):
+    return Registry(name, build_func=_build_with_suggestions,
+                    scope='mmcls_ms', locations=[location])
+
+
+# engine
+RUNNERS = _registry('runner', 'mmcls_ms.engine')
+LOOPS = _registry('loop', 'mmcls_ms.engine')
+HOOKS = _registry('hook', 'mmcls_ms.engine')
+OPTIMIZERS = _registry('optimizer', 'mmcls_ms.engine')
+OPTIM_WRAPPERS = _registry('optim_wrapper', 'mmcls_ms.engine')
+PARAM_SCHEDULERS = _registry('parameter scheduler', 'mmcls_ms.engine')
+
+# data
+DATASETS = _registry('dataset', 'mmcls_ms.datasets')
+DATA_SAMPLERS = _registry('data sampler', 'mmcls_ms.datasets')
+TRANSFORMS = _registry('transform', 'mmcls_ms.datasets')
+
+# models: backbones, necks, heads, losses, classifiers and preprocessors alike
+MODELS = _registry('model', 'mmcls_ms.models')
+
+# evaluation
+METRICS = _registry('metric', 'mmcls_ms.evaluation')
+EVALUATORS = _registry('evaluator', 'mmcls_ms.evaluation')
+
+# visualization
+VISUALIZERS = _registry('visualizer', 'mmcls_ms.visualization')
+VISBACKENDS = _registry('vis_backend', 'mmcls_ms.visualization')
