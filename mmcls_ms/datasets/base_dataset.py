@@ -1,0 +1,178 @@
+"""``BaseDataset``: a list of samples, class names and a transform pipeline.
+
+Random transforms draw from ``results['rng']``: a ``numpy.random.Generator``
+seeded from ``(seed, epoch, sample_idx)`` by :func:`sample_rng`.  A sample's
+augmentation therefore depends only on those three numbers, never on which
+worker process made it or in which order.
+"""
+import os.path as osp
+
+import numpy as np
+
+from .transforms.compose import Compose
+
+
+def sample_rng(seed, epoch, sample_idx):
+    """The generator that augments sample ``sample_idx`` in ``epoch``.
+
+    Example:
+        >>> a = sample_rng(0, 1, 5).random(); b = sample_rng(0, 1, 5).random()
+        >>> a == b
+        True
+    """
+    return np.random.default_rng([int(seed) % (1 << 64), int(epoch), int(sample_idx)])
+
+
+def expand_path(root, path):
+    """``root/path`` unless ``path`` is absolute or ``root`` is empty."""
+    if not path or osp.isabs(path) or not root:
+        return path
+    return osp.join(root, path)
+
+
+def read_classes(classes):
+    """Class names from a list/tuple, or a text file with one name per line."""
+    if classes is None:
+        return None
+    if isinstance(classes, str):
+        if not osp.isfile(classes):
+            raise FileNotFoundError(f'Class list file {classes!r} does not exist.')
+        with open(classes, encoding='utf-8') as f:
+            return tuple(line.strip() for line in f if line.strip())
+    if isinstance(classes, (list, tuple)):
+        return tuple(str(c) for c in classes)
+    raise TypeError(f'classes must be a list of names or a file path, got {type(classes)}.')
+
+
+class BaseDataset:
+    """Indexable dataset: ``dataset[i]`` runs the pipeline on sample ``i``.
+
+    Subclasses fill ``load_data_list()`` with dicts holding at least
+    ``img_path`` and (for labelled data) ``gt_label``.
+
+    Args:
+        data_root (str): folder that relative paths start from.
+        ann_file (str): annotation file, relative to ``data_root``.
+        data_prefix (str | dict): image folder, relative to ``data_root``;
+            mmpretrain's ``dict(img_path=...)`` form is accepted.
+        classes (list | str, optional): class names, or a file of them.
+        metainfo (dict, optional): extra meta; ``metainfo['classes']`` works
+            like ``classes``.
+        pipeline (list): transform configs.
+        test_mode (bool): kept for mmpretrain configs.
+        lazy_init (bool): defer ``load_data_list`` until first use.
+    """
+    METAINFO = {}
+
+    def __init__(self, data_root='', ann_file='', data_prefix='', classes=None, metainfo=None,
+                 pipeline=(), test_mode=False, lazy_init=False, **kwargs):
+        unknown = set(kwargs) - {'serialize_data', 'indices', 'max_refetch', 'filter_cfg'}
+        if unknown:
+            raise TypeError(f'{type(self).__name__} got unexpected arguments {sorted(unknown)}.')
+        if isinstance(data_prefix, dict):
+            data_prefix = data_prefix.get('img_path', data_prefix.get('img', ''))
+        self.data_root = data_root or ''
+        self.ann_file = expand_path(self.data_root, ann_file)
+        self.data_prefix = expand_path(self.data_root, data_prefix) or self.data_root
+        self.test_mode = test_mode
+        metainfo = dict(metainfo or {})
+        if classes is None:
+            classes = metainfo.get('classes', self.METAINFO.get('classes'))
+        self._metainfo = {**self.METAINFO, **metainfo}
+        self._metainfo['classes'] = read_classes(classes)
+        self.pipeline = Compose(pipeline)
+        self._data_list = None
+        if not lazy_init:
+            self.full_init()
+
+    # -- loading ----------------------------------------------------------
+    def load_data_list(self):
+        raise NotImplementedError
+
+    def full_init(self):
+        if self._data_list is None:
+            self._data_list = self.load_data_list()
+            if self._metainfo.get('classes') is not None:
+                self._check_labels(len(self._metainfo['classes']))
+
+    def _check_labels(self, num_classes):
+        for info in self._data_list:
+            label = info.get('gt_label')
+            if label is not None and not 0 <= label < num_classes:
+                where = info.get('ann_line') or info['img_path']
+                raise ValueError(f'{where}: label {label} is out of range for '
+                                 f'{num_classes} classes (0..{num_classes - 1}).')
+
+    @property
+    def data_list(self):
+        self.full_init()
+        return self._data_list
+
+    @property
+    def metainfo(self):
+        return dict(self._metainfo)
+
+    @property
+    def CLASSES(self):
+        return self._metainfo.get('classes')
+
+    @property
+    def classes(self):
+        return self._metainfo.get('classes')
+
+    @property
+    def class_to_idx(self):
+        return {c: i for i, c in enumerate(self.classes or ())}
+
+    def get_gt_labels(self):
+        """All labels as an int64 array (for metrics and class statistics)."""
+        return np.array([d.get('gt_label', -1) for d in self.data_list], dtype=np.int64)
+
+    def get_cat_ids(self, idx):
+        return [int(self.data_list[idx].get('gt_label', -1))]
+
+    # -- access -------------------------------------------------------------
+    def __len__(self):
+        return len(self.data_list)
+
+    def get_data_info(self, idx):
+        """A copy of sample ``idx``'s raw info, with ``sample_idx`` added."""
+        if not -len(self) <= idx < len(self):
+            raise IndexError(f'{type(self).__name__} index {idx} is out of range '
+                             f'(length {len(self)}).')
+        idx = idx % len(self)
+        info = dict(self.data_list[idx])
+        info.pop('ann_line', None)
+        info['sample_idx'] = idx
+        return info
+
+    def prepare_data(self, idx, seed=0, epoch=0):
+        """Run the pipeline on sample ``idx`` with its (seed, epoch) generator."""
+        results = self.get_data_info(idx)
+        results['rng'] = sample_rng(seed, epoch, results['sample_idx'])
+        out = self.pipeline(results)
+        if out is None:
+            raise RuntimeError(f'The pipeline dropped sample {idx} ({results["img_path"]}); '
+                               'datasets used for training must not drop samples.')
+        if isinstance(out, dict):
+            out.pop('rng', None)
+            out.setdefault('sample_idx', results['sample_idx'])
+        return out
+
+    def __getitem__(self, idx):
+        return self.prepare_data(idx)
+
+    def __repr__(self):
+        classes = self.classes
+        lines = [f'Dataset {type(self).__name__}',
+                 f'    Number of samples: \t{len(self)}']
+        if classes is not None:
+            shown = ', '.join(classes[:10]) + (', ...' if len(classes) > 10 else '')
+            lines.append(f'    Number of categories: \t{len(classes)}')
+            lines.append(f'    Classes: \t{shown}')
+        lines.append(f'    Data root: \t{self.data_root}')
+        lines.append(f'    Image prefix: \t{self.data_prefix}')
+        if self.ann_file:
+            lines.append(f'    Annotation file: \t{self.ann_file}')
+        lines.append('    Transforms: ' + repr(self.pipeline).replace('\n', '\n    '))
+        return '\n'.join(lines)

@@ -1,0 +1,3 @@
+from .default_sampler import DefaultSampler
+
+__all__ = ['DefaultSampler']

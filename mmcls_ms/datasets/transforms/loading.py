@@ -1,0 +1,89 @@
+"""``LoadImageFromFile``: read an image file into an HxWx3 uint8 BGR array."""
+import os
+
+import cv2
+import numpy as np
+
+from mmcls_ms.registry import TRANSFORMS
+
+
+class ImageReadError(IOError):
+    """An image file that is missing, unreadable or not a decodable image."""
+
+
+def read_image(path, color_type='color'):
+    """Decode ``path`` with OpenCV; always returns HxWx3 uint8 BGR for 'color'.
+
+    ``cv2.IMREAD_COLOR`` already does what training needs: grayscale becomes
+    3 channels, the alpha channel of RGBA is dropped, 16-bit images are
+    scaled to 8 bits (value >> 8) and the EXIF orientation of JPEGs is applied.
+
+    Example:
+        >>> img = read_image('demo/demo.JPEG')  # doctest: +SKIP
+        >>> img.shape[2], img.dtype
+        (3, dtype('uint8'))
+    """
+    try:
+        # np.fromfile + imdecode: works for non-ASCII paths, and lets us tell
+        # "cannot read the file" from "cannot decode it".
+        buf = np.fromfile(path, dtype=np.uint8)
+    except OSError as err:
+        raise ImageReadError(f'Cannot read image file {path!r}: {err}') from err
+    if buf.size == 0:
+        raise ImageReadError(f'Image file {path!r} is empty (0 bytes).')
+    flag = cv2.IMREAD_GRAYSCALE if color_type == 'grayscale' else cv2.IMREAD_COLOR
+    img = cv2.imdecode(buf, flag)
+    if img is None:
+        raise ImageReadError(
+            f'Cannot decode image file {path!r} ({buf.size} bytes): it is corrupt or not an '
+            'image format OpenCV reads. Run `python tools/misc/verify_dataset.py CONFIG` to '
+            'list every bad file of a dataset.')
+    if img.ndim == 2:
+        img = img[..., None]
+    return img
+
+
+@TRANSFORMS.register_module()
+class LoadImageFromFile:
+    """Load ``results['img_path']`` into ``results['img']`` (HxWx3 uint8 BGR).
+
+    Args:
+        to_float32 (bool): return float32 instead of uint8 (default False:
+            pixels travel as uint8; the data preprocessor normalises).
+        color_type (str): 'color' (default, 3 channels) or 'grayscale'
+            (HxWx1).
+        ignore_empty (bool): return None instead of raising for a missing file.
+        imdecode_backend, file_client_args, backend_args: accepted for
+            mmpretrain configs; only OpenCV decoding of local files exists.
+
+    Example:
+        >>> LoadImageFromFile()(dict(img_path='a.jpg'))['img'].shape  # doctest: +SKIP
+        (375, 500, 3)
+    """
+
+    def __init__(self, to_float32=False, color_type='color', ignore_empty=False,
+                 imdecode_backend='cv2', file_client_args=None, backend_args=None):
+        if color_type not in ('color', 'grayscale'):
+            raise ValueError(f"LoadImageFromFile: color_type must be 'color' or 'grayscale', "
+                             f'got {color_type!r}.')
+        if imdecode_backend not in ('cv2', 'pillow'):
+            raise ValueError(f'LoadImageFromFile: unknown imdecode_backend {imdecode_backend!r}.')
+        self.to_float32 = to_float32
+        self.color_type = color_type
+        self.ignore_empty = ignore_empty
+
+    def __call__(self, results):
+        path = results['img_path']
+        if self.ignore_empty and not os.path.exists(path):
+            return None
+        img = read_image(path, self.color_type)
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self):
+        return (f'{type(self).__name__}(to_float32={self.to_float32}, '
+                f'color_type={self.color_type!r})')

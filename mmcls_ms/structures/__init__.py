@@ -1,0 +1,4 @@
+"""Data structures passed between datasets, models and metrics."""
+from .data_sample import DataSample
+
+__all__ = ['DataSample']
