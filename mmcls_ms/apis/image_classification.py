@@ -1,0 +1,284 @@
+"""``ImageClassificationInferencer``: images in, class scores out (as mmpretrain).
+
+Preprocessing is the config's test pipeline without ``LoadImageFromFile``
+(for Inception: ResizeEdge 342 -> CenterCrop 299 -> pack; the normalisation
+runs inside the network).  The forward pass is compiled once with ``ms.jit``
+(graph mode) and reused; MindSpore caches one graph per input shape.
+
+Example:
+    >>> from mmcls_ms.apis import ImageClassificationInferencer
+    >>> inferencer = ImageClassificationInferencer('vgg11bn_8xb32_in1k')  # doctest: +SKIP
+    >>> inferencer('demo/cat.JPEG')[0]['pred_class']                      # doctest: +SKIP
+"""
+import os
+import warnings
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from .model import get_model
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
+
+
+def _is_image_file(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _pipeline_config(cfg) -> list:
+    """The test pipeline of a config (test, then val dataloader, then
+    ``test_pipeline``), without its image-loading step."""
+    pipeline = None
+    for key in ('test_dataloader', 'val_dataloader'):
+        loader = cfg.get(key)
+        if loader and loader.get('dataset') and loader['dataset'].get('pipeline'):
+            pipeline = loader['dataset']['pipeline']
+            break
+    if pipeline is None:
+        pipeline = cfg.get('test_pipeline')
+    if pipeline is None:
+        raise KeyError('The config has no test pipeline (test_dataloader.dataset.pipeline, '
+                       'val_dataloader.dataset.pipeline or test_pipeline): the inferencer '
+                       'needs it to preprocess images.')
+    return [dict(t) for t in pipeline
+            if str(t.get('type', '')).split('.')[-1] != 'LoadImageFromFile']
+
+
+class ImageClassificationInferencer:
+    """Classify images with a model of the zoo, a config, or a built model.
+
+    Args:
+        model: a zoo name, a config path / ``Config``, or a model returned by
+            :func:`get_model` (it carries its config).
+        pretrained: True for the zoo weights (or the config's ``load_from``),
+            a checkpoint path or URL, or False.  Ignored for a built model.
+        device: ``'cpu'``, ``'gpu'``, ``'npu'`` or None.
+        classes: class names to report instead of the checkpoint's.
+        mirror, url_mapping: where to fetch weights from (see
+            :mod:`mmcls_ms.utils.download`).
+
+    Example:
+        >>> inferencer = ImageClassificationInferencer(
+        ...     'configs/vgg/vgg11bn_8xb32_in1k.py', pretrained='vgg11bn.ckpt')  # doctest: +SKIP
+        >>> results = inferencer(['a.jpg', 'b.jpg'], batch_size=2)                # doctest: +SKIP
+    """
+
+    def __init__(self, model, pretrained=True, device: Optional[str] = None,
+                 classes: Optional[Sequence[str]] = None, mirror: Optional[str] = None,
+                 url_mapping=None):
+        import mindspore as ms
+        from mindspore import nn
+
+        from mmcls_ms.datasets.transforms import Compose
+        if isinstance(model, nn.Cell):
+            if getattr(model, '_config', None) is None:
+                raise ValueError(
+                    'This model carries no config (`model._config`), so its test pipeline is '
+                    'unknown. Build it with mmcls_ms.apis.get_model(config_or_name), or pass '
+                    'the config path or zoo name instead of the model.')
+            self.model = model
+        else:
+            if (pretrained is True and isinstance(model, (str, os.PathLike))
+                    and os.fspath(model).endswith('.py')):
+                from mmengine.config import Config
+                if not os.path.isfile(os.fspath(model)):
+                    raise FileNotFoundError(f'Config file {os.fspath(model)!r} does not exist.')
+                if not Config.fromfile(os.fspath(model)).get('load_from'):
+                    warnings.warn(f'{os.fspath(model)} sets no `load_from` and no checkpoint was '
+                                  'given: the model keeps its random initial weights. Pass '
+                                  'pretrained=<checkpoint path>.')
+                    pretrained = False
+            self.model = get_model(model, pretrained=pretrained, device=device, mirror=mirror,
+                                   url_mapping=url_mapping)
+        self.model.set_train(False)
+        self.cfg = self.model._config
+        self.pipeline = Compose(_pipeline_config(self.cfg))
+        dataset_meta = getattr(self.model, '_dataset_meta', None) or {}
+        self.classes = tuple(classes) if classes is not None else dataset_meta.get('classes')
+
+        net = self.model
+
+        def predict_scores(inputs):
+            # the network normalises uint8 NCHW itself; softmax over all classes
+            logits = net(inputs)
+            if isinstance(logits, (tuple, list)):
+                logits = logits[-1]
+            return ms.ops.softmax(logits.astype(ms.float32), -1)
+
+        # compiled on the first call for each input shape, then reused
+        self._predict_scores = ms.jit(predict_scores)
+
+    # ------------------------------------------------------------------ inputs
+    @staticmethod
+    def _expand_inputs(inputs) -> List:
+        if isinstance(inputs, (str, os.PathLike)):
+            path = os.fspath(inputs)
+            if os.path.isdir(path):
+                files = sorted(f for f in os.listdir(path) if _is_image_file(f))
+                if not files:
+                    raise FileNotFoundError(f'The folder {path!r} holds no image files '
+                                            f'({", ".join(IMAGE_EXTENSIONS)}).')
+                return [os.path.join(path, f) for f in files]
+            return [path]
+        if isinstance(inputs, np.ndarray):
+            return [inputs]
+        if isinstance(inputs, (list, tuple)):
+            expanded = []
+            for item in inputs:
+                expanded.extend(ImageClassificationInferencer._expand_inputs(item))
+            return expanded
+        raise TypeError(f'Inputs must be an image path, a folder, a numpy BGR image or a list '
+                        f'of them; got {type(inputs).__name__}.')
+
+    def _load(self, item, index: int) -> dict:
+        from mmcls_ms.datasets.transforms import read_image
+        if isinstance(item, np.ndarray):
+            img = item
+            if img.ndim == 2:
+                img = np.repeat(img[..., None], 3, axis=2)
+            if img.ndim != 3 or img.shape[2] not in (1, 3):
+                raise ValueError(f'Input image {index} has shape {item.shape}; expected HxWx3 '
+                                 '(BGR, as cv2.imread gives) or HxW.')
+            if img.shape[2] == 1:
+                img = np.repeat(img, 3, axis=2)
+            if img.dtype != np.uint8:
+                raise ValueError(f'Input image {index} has dtype {img.dtype}; pass uint8 pixels '
+                                 '(0-255, BGR).')
+            return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
+                        sample_idx=index)
+        path = item
+        if not os.path.exists(path):
+            raise FileNotFoundError(f'Image file {path!r} does not exist (relative to '
+                                    f'{os.getcwd()!r}).')
+        if os.path.isdir(path):
+            raise IsADirectoryError(f'{path!r} is a folder; pass it alone to classify every '
+                                    'image in it.')
+        img = read_image(path)  # raises ImageReadError naming the file if it is no image
+        return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
+                    img_path=path, sample_idx=index)
+
+    def preprocess(self, item, index: int = 0) -> dict:
+        """Load one input and run the test pipeline; returns the packed dict."""
+        results = self.pipeline(self._load(item, index))
+        if results is None:
+            raise ValueError(f'The test pipeline dropped input {index}.')
+        return results
+
+    # ----------------------------------------------------------------- forward
+    def forward(self, batch: np.ndarray) -> np.ndarray:
+        """Softmax scores ``(N, num_classes)`` for a uint8 NCHW batch."""
+        import mindspore as ms
+        return self._predict_scores(ms.Tensor(batch)).asnumpy()
+
+    def __call__(self, inputs, return_datasamples: bool = False, batch_size: int = 1,
+                 show_dir: Optional[str] = None, show: bool = False, wait_time: int = 0,
+                 draw_score: bool = True, top_k: int = 5, progress: Optional[bool] = None,
+                 **unused):
+        """Classify ``inputs``; returns one result per image, in order.
+
+        Args:
+            inputs: an image path, a folder, a numpy BGR image or a list.
+            return_datasamples: return ``DataSample`` objects (with
+                ``pred_score`` and ``pred_label``) instead of dicts.
+            batch_size: images per forward pass.
+            show_dir: write each image with its top-k classes drawn on it here.
+            show, wait_time: accepted for mmpretrain compatibility (no window
+                is opened; use ``show_dir``).
+            draw_score: also draw the scores.
+            top_k: how many classes to draw.
+            progress: show a rich progress bar (default: when there are more
+                than 4 batches).
+
+        Returns:
+            list of dicts with ``pred_scores`` (numpy, softmax over all classes),
+            ``pred_label`` (int), ``pred_score`` (float) and ``pred_class``
+            (str, when the classes are known).
+        """
+        if unused:
+            warnings.warn(f'ImageClassificationInferencer ignores {sorted(unused)}.')
+        if show:
+            warnings.warn('show=True opens no window in mmcls_ms; use show_dir=... to save '
+                          'the drawn images.')
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f'batch_size must be a positive integer, got {batch_size!r}.')
+        items = self._expand_inputs(inputs)
+        starts = range(0, len(items), batch_size)
+        use_bar = progress if progress is not None else len(starts) > 4
+        outputs = []
+        bar = None
+        if use_bar:
+            from rich.progress import Progress
+            bar = Progress()
+            task = bar.add_task('Inference', total=len(items))
+            bar.start()
+        try:
+            for start in starts:
+                chunk = items[start:start + batch_size]
+                packed = [self.preprocess(item, start + i) for i, item in enumerate(chunk)]
+                scores = self._forward_packed(packed)
+                for i, (item, pack, score) in enumerate(zip(chunk, packed, scores)):
+                    outputs.append(self._postprocess(item, pack, score, start + i,
+                                                     return_datasamples, show_dir,
+                                                     draw_score, top_k))
+                if bar:
+                    bar.update(task, advance=len(chunk))
+        finally:
+            if bar:
+                bar.stop()
+        return outputs
+
+    def _forward_packed(self, packed: list) -> list:
+        """Forward the packed inputs; inputs of different sizes (a pipeline
+        without a fixed crop) go through in groups of equal shape."""
+        scores = [None] * len(packed)
+        groups = {}
+        for i, p in enumerate(packed):
+            groups.setdefault(tuple(p['inputs'].shape), []).append(i)
+        for indices in groups.values():
+            batch = np.stack([packed[i]['inputs'] for i in indices])
+            try:
+                out = self.forward(batch)
+            except (RuntimeError, ValueError, TypeError) as e:
+                raise RuntimeError(
+                    f'The model failed on an input of shape {batch.shape[1:]} (after the test '
+                    f'pipeline): {str(e).splitlines()[0] if str(e) else type(e).__name__}. '
+                    'Models with a fixed-size classifier (VGG without adaptive pooling) need '
+                    'the crop size of their config.') from None
+            for i, row in zip(indices, out):
+                scores[i] = row
+        return scores
+
+    def _postprocess(self, item, pack, score, index, return_datasamples, show_dir,
+                     draw_score, top_k):
+        label = int(np.argmax(score))
+        result = dict(pred_scores=score.astype(np.float32), pred_label=label,
+                      pred_score=float(score[label]))
+        if self.classes is not None and label < len(self.classes):
+            result['pred_class'] = self.classes[label]
+        if show_dir:
+            self._draw(item, result, index, show_dir, draw_score, top_k)
+        if return_datasamples:
+            sample = pack['data_samples']
+            sample.set_pred_score(score).set_pred_label(label)
+            if 'pred_class' in result:
+                sample.set_field(result['pred_class'], 'pred_class')
+            return sample
+        return result
+
+    def top_k(self, result: dict, k: int = 5) -> list:
+        """``[(class name or index, score), ...]`` of the k best classes."""
+        scores = result['pred_scores']
+        order = np.argsort(-scores)[:k]
+        names = self.classes
+        return [((names[i] if names is not None and i < len(names) else str(int(i))),
+                 float(scores[i])) for i in order]
+
+    def _draw(self, item, result, index, show_dir, draw_score, k):
+        from .visualize import draw_top_k
+        img = item if isinstance(item, np.ndarray) else self._load(item, index)['img']
+        name = (os.path.basename(item) if not isinstance(item, np.ndarray)
+                else f'{index:06d}.png')
+        os.makedirs(show_dir, exist_ok=True)
+        out_path = os.path.join(show_dir, os.path.splitext(name)[0] + '.png')
+        draw_top_k(img, self.top_k(result, k), out_path, draw_score=draw_score)
+        result['visualization'] = out_path

@@ -1,0 +1,214 @@
+"""``get_model`` / ``init_model`` / ``inference_model``, as in mmpretrain.
+
+Example:
+    >>> from mmcls_ms.apis import get_model, inference_model
+    >>> model = get_model('vgg11bn_8xb32_in1k', head=dict(topk=(1,)))  # random weights
+    >>> result = inference_model(model, 'demo/cat.JPEG')               # doctest: +SKIP
+    >>> sorted(result)                                                 # doctest: +SKIP
+    ['pred_class', 'pred_label', 'pred_score', 'pred_scores']
+"""
+import copy
+import os
+from typing import Optional, Union
+
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+
+from mmcls_ms.utils.download import UrlMapping
+from .model_index import ModelHub, ModelInfo
+
+_DEVICES = {'cpu': 'CPU', 'cuda': 'GPU', 'gpu': 'GPU', 'npu': 'Ascend', 'ascend': 'Ascend'}
+
+
+def set_device(device: Optional[str]) -> None:
+    """Select the MindSpore device: ``'cpu'``, ``'gpu'``/``'cuda'``, ``'npu'``/``'ascend'``
+    (an index such as ``'cuda:1'`` picks the card).  None keeps MindSpore's choice."""
+    if device is None:
+        return
+    import mindspore as ms
+    kind, _, index = str(device).partition(':')
+    target = _DEVICES.get(kind.lower())
+    if target is None:
+        raise ValueError(f'Unknown device {device!r}; use one of {sorted(_DEVICES)} '
+                         "(optionally with ':<index>').")
+    try:
+        if index:
+            ms.set_device(target, int(index))
+        else:
+            ms.set_device(target)
+    except RuntimeError as e:
+        # MindSpore allows choosing the device once per process
+        current = ms.get_context('device_target')
+        if current != target:
+            raise RuntimeError(f'Cannot switch to device {device!r}: this process already runs '
+                               f'on {current} ({e}). Start a new process.') from None
+
+
+def _load_config(model) -> tuple:
+    """``(cfg, metainfo)`` from a name, a config path or a Config."""
+    if isinstance(model, Config):
+        return copy.deepcopy(model), None
+    if isinstance(model, dict):
+        return Config(copy.deepcopy(model)), None
+    if not isinstance(model, (str, os.PathLike)):
+        raise TypeError(f'model must be a model name, a config path or a Config, got '
+                        f'{type(model).__name__}.')
+    model = os.fspath(model)
+    if model.endswith('.py'):
+        if not os.path.isfile(model):
+            raise FileNotFoundError(f'Config file {model!r} does not exist (relative to '
+                                    f'{os.getcwd()!r}).')
+        return Config.fromfile(model), None
+    info = ModelHub.get(model)
+    return info.config, info
+
+
+def classes_of_dataset_type(dataset_type: Optional[str]):
+    """The class names a dataset type defines, or None.  Uses the class's
+    ``METAINFO['classes']`` (mmpretrain's convention) when present."""
+    if not dataset_type:
+        return None
+    from mmcls_ms.registry import DATASETS
+    try:
+        dataset_cls = DATASETS.get(dataset_type)
+    except Exception:  # a registry that cannot import its package: no names
+        dataset_cls = None
+    classes = (getattr(dataset_cls, 'METAINFO', None) or {}).get('classes')
+    if classes:
+        return tuple(classes)
+    name = dataset_type.split('.')[-1]
+    from mmcls_ms.datasets import categories
+    if name in ('ImageNet', 'ImageNet1k'):
+        return tuple(categories.imagenet_categories())
+    if name == 'Digits' and hasattr(categories, 'DIGITS_CATEGORIES'):
+        return tuple(categories.DIGITS_CATEGORIES)
+    return None
+
+
+def _dataset_type(cfg) -> Optional[str]:
+    for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        loader = cfg.get(key)
+        if loader and loader.get('dataset') and loader['dataset'].get('type'):
+            return loader['dataset']['type']
+    return cfg.get('dataset_type')
+
+
+def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
+              device: Optional[str] = None, device_map=None, offload_folder=None,
+              url_mapping: UrlMapping = None, mirror: Optional[str] = None, **kwargs):
+    """Build a model from a zoo name, a config path or a Config, optionally
+    with weights.
+
+    Args:
+        model: e.g. ``'inception-v3_3rdparty_8xb32_in1k'``,
+            ``'configs/vgg/vgg16_8xb32_in1k.py'`` or a ``Config``.
+        pretrained: True for the zoo weights of a name (or the config's
+            ``load_from``), a local checkpoint path (``.ckpt``, ``.safetensors``,
+            ``.pth``, MindCV ``.ckpt``) or a URL.  URLs are cached, verified
+            and converted (see :mod:`mmcls_ms.utils.download`).
+        device: ``'cpu'``, ``'gpu'``/``'cuda'``, ``'npu'``; None keeps the default.
+        device_map, offload_folder: accepted for mmpretrain compatibility; unused.
+        url_mapping: ``(regex, replacement)`` rewriting the weight URL.
+        mirror: a folder or base URL holding the weight files.
+        **kwargs: merged into ``cfg.model``, e.g. ``head=dict(num_classes=10)``.
+
+    Returns:
+        The ``mindspore.nn.Cell`` in eval mode, with ``_dataset_meta``
+        (``{'classes': ...}`` or None), ``_config`` and ``_metainfo``.
+
+    Example:
+        >>> model = get_model('vgg11bn_8xb32_in1k', backbone=dict(num_classes=10))
+        >>> model._metainfo.name
+        'vgg11bn_8xb32_in1k'
+    """
+    from mmcls_ms.registry import MODELS
+    del device_map, offload_folder
+    cfg, metainfo = _load_config(model)
+    if pretrained is True:
+        if metainfo is not None:
+            pretrained = metainfo.weights
+            if not pretrained:
+                raise ValueError(f'Model {metainfo.name!r} has no published weights; pass '
+                                 'pretrained=<checkpoint path> or pretrained=False.')
+        else:
+            pretrained = cfg.get('load_from')
+            if not pretrained:
+                raise ValueError('pretrained=True needs a zoo model name, or `load_from` in '
+                                 'the config; pass pretrained=<checkpoint path or URL>.')
+    if 'model' not in cfg:
+        raise KeyError('The config has no `model` section to build.')
+    if kwargs:
+        cfg.merge_from_dict({'model': kwargs})
+    if cfg.model.get('data_preprocessor') is None and cfg.get('data_preprocessor'):
+        preprocessor = copy.deepcopy(cfg.data_preprocessor)
+        cfg.model['data_preprocessor'] = preprocessor
+    set_device(device)
+
+    with DefaultScope.overwrite_default_scope('mmcls_ms'):
+        net = MODELS.build(cfg.model)
+
+    dataset_meta = None
+    if pretrained:
+        from .weights import load_pretrained
+        report = load_pretrained(net, cfg, pretrained, mirror=mirror, url_mapping=url_mapping)
+        meta = report.meta or {}
+        if meta.get('dataset_meta'):
+            dataset_meta = dict(meta['dataset_meta'])
+        elif meta.get('CLASSES'):
+            dataset_meta = {'classes': tuple(meta['CLASSES'])}
+    if dataset_meta is None:
+        classes = classes_of_dataset_type(_dataset_type(cfg))
+        if classes is not None:
+            dataset_meta = {'classes': classes}
+    net._dataset_meta = dataset_meta
+    net._config = cfg
+    net._metainfo = metainfo
+    net.set_train(False)
+    return net
+
+
+def init_model(config, checkpoint: Optional[str] = None, device: Optional[str] = None,
+               **kwargs):
+    """mmpretrain's older entry: ``get_model(config, pretrained=checkpoint)``.
+
+    Example:
+        >>> model = init_model('configs/vgg/vgg11bn_8xb32_in1k.py')  # doctest: +SKIP
+    """
+    return get_model(config, pretrained=checkpoint or False, device=device, **kwargs)
+
+
+def inference_model(model, *args, **kwargs):
+    """Classify one image with a model, a zoo name or a config path.
+
+    Unlike mmpretrain, a model built from a config path (no zoo entry) works
+    too: every model here is an image classifier.
+
+    Keyword arguments of :class:`ImageClassificationInferencer`'s constructor
+    (``pretrained``, ``device``, ``classes``, ``mirror``, ``url_mapping``) go to
+    it, the others to its ``__call__``.
+
+    Returns:
+        dict with ``pred_scores``, ``pred_label``, ``pred_score`` and, when the
+        classes are known, ``pred_class``.
+
+    Example:
+        >>> result = inference_model('inception-v3_3rdparty_8xb32_in1k',
+        ...                          'demo/cat.JPEG')  # doctest: +SKIP
+    """
+    import inspect
+
+    from .image_classification import ImageClassificationInferencer
+    if isinstance(model, str) and not model.endswith('.py'):
+        info = ModelHub.get(model)  # clear error for unknown names, before building
+        tasks = [t.lower() for t in info.tasks]
+        if tasks and 'image classification' not in tasks:
+            raise NotImplementedError(f'Model {info.name!r} is for {info.tasks}; only image '
+                                      'classification is supported.')
+    init_names = set(inspect.signature(ImageClassificationInferencer.__init__).parameters)
+    init_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in init_names}
+    inferencer = ImageClassificationInferencer(model, **init_kwargs)
+    return inferencer(*args, **kwargs)[0]
+
+
+__all__ = ['get_model', 'init_model', 'inference_model', 'ModelInfo', 'set_device',
+           'classes_of_dataset_type']

@@ -1,0 +1,128 @@
+"""Pretrained weights for ``get_model``: download, verify, convert, cache, load.
+
+``load_pretrained(model, cfg, 'https://.../x_20220615-dcd4d910.pth')``
+
+1. fetches the file once into the cache (:mod:`mmcls_ms.utils.download`);
+2. converts it, when it is not already an mmcls_ms checkpoint, from
+   mmpretrain / torchvision ``.pth`` or MindCV ``.ckpt`` key layouts into
+   mmcls_ms names (:mod:`mmcls_ms.utils.converters`);
+3. caches the converted file next to it (``converted/<stem>.ckpt``), so a
+   second call reads the converted file only: no request, no conversion;
+4. loads it (non-strict, like mmpretrain) and returns the load report.
+
+A downloaded file that turns out to be unreadable is deleted from the cache
+and reported, so that the next call downloads it again.
+"""
+import os
+import re
+from typing import Optional
+
+from mmcls_ms.utils.download import (DownloadError, cache_dir, download_checkpoint,
+                                     remove_cached, UrlMapping)
+
+CONVERTED_DIR = 'converted'
+
+
+def is_url(path: str) -> bool:
+    return bool(re.match(r'^(https?|file)://', str(path)))
+
+
+def converted_path_of(raw_path: str) -> str:
+    """Where the converted copy of a cached raw checkpoint lives."""
+    folder, name = os.path.split(raw_path)
+    stem = os.path.splitext(name)[0]
+    return os.path.join(folder, CONVERTED_DIR, stem + '.ckpt')
+
+
+def _detect_and_convert(raw_path: str, cfg):
+    """Read ``raw_path`` in any supported layout; returns ``(state, meta)`` in
+    mmcls_ms names.  ``cfg`` is the full config (the converters need the
+    architecture)."""
+    from mmcls_ms.utils import converters
+    return converters.convert_checkpoint_file(raw_path, cfg.model)
+
+
+def _is_native(path: str) -> bool:
+    """An mmcls_ms checkpoint (carries our meta record, or is a .ckpt whose
+    keys already look like ours) needs no conversion."""
+    from mmcls_ms.utils.checkpoint import read_checkpoint_meta, sniff_format
+    try:
+        if sniff_format(path) not in ('ckpt', 'safetensors'):
+            return False
+        return bool(read_checkpoint_meta(path))
+    except Exception:  # unreadable here: the converter gives the clear error
+        return False
+
+
+def prepare_checkpoint(path_or_url: str, cfg, mirror: Optional[str] = None,
+                       url_mapping: UrlMapping = None, progress: bool = True) -> str:
+    """Return a local mmcls_ms-layout checkpoint for ``path_or_url``.
+
+    URLs are downloaded into the cache and converted once (both cached).  A
+    local file in another layout is converted into a temporary-free cache copy
+    keyed by its path and modification time.
+
+    Example:
+        >>> prepare_checkpoint('https://download.mindspore.cn/toolkits/mindcv/vgg/'
+        ...                    'vgg11-ef31d161.ckpt', cfg)  # doctest: +SKIP
+        '~/.cache/mmcls_ms/checkpoints/converted/vgg11-ef31d161.ckpt'
+    """
+    from mmcls_ms.utils.checkpoint import save_state_dict
+    path_or_url = os.fspath(path_or_url)
+    if is_url(path_or_url):
+        folder = cache_dir()
+        name = os.path.basename(path_or_url.split('?')[0])
+        raw_path = os.path.join(folder, name)
+        converted = converted_path_of(raw_path)
+        if os.path.isfile(converted):
+            return converted
+        raw_path = download_checkpoint(path_or_url, mirror=mirror, url_mapping=url_mapping,
+                                       progress=progress)
+        downloaded = True
+    else:
+        raw_path = os.path.expanduser(path_or_url)
+        if not os.path.isfile(raw_path):
+            raise FileNotFoundError(
+                f'Checkpoint file {raw_path!r} does not exist. Pass an existing .ckpt / .pth / '
+                '.safetensors file, a URL, or pretrained=True for the model zoo weights.')
+        if _is_native(raw_path):
+            return raw_path
+        stat = os.stat(raw_path)
+        tag = f'{os.path.splitext(os.path.basename(raw_path))[0]}-{int(stat.st_mtime)}-{stat.st_size}'
+        converted = os.path.join(cache_dir(), CONVERTED_DIR, 'local', tag + '.ckpt')
+        if os.path.isfile(converted):
+            return converted
+        downloaded = False
+
+    if _is_native(raw_path):
+        return raw_path
+    try:
+        state, meta = _detect_and_convert(raw_path, cfg)
+    except Exception as e:
+        if downloaded:
+            # a corrupt download must not stay in the cache
+            remove_cached(raw_path)
+            raise DownloadError(
+                f'The file downloaded from {path_or_url} is not a readable checkpoint '
+                f'({type(e).__name__}: {e}). It was removed from the cache; try again, or '
+                'check the mirror / URL mapping.') from None
+        raise
+    meta = dict(meta or {})
+    meta.setdefault('converted_from', path_or_url)
+    save_state_dict(state, converted, meta=meta)
+    return converted
+
+
+def load_pretrained(model, cfg, path_or_url: str, mirror: Optional[str] = None,
+                    url_mapping: UrlMapping = None, progress: bool = True, logger: bool = False):
+    """Load weights (a path or URL, any supported layout) into ``model``;
+    returns the :class:`~mmcls_ms.utils.checkpoint.LoadReport`.
+
+    Example:
+        >>> report = load_pretrained(net, cfg, 'work_dirs/epoch_10.ckpt')  # doctest: +SKIP
+        >>> report.meta.get('dataset_meta')                                # doctest: +SKIP
+    """
+    from mmcls_ms.utils.checkpoint import load_checkpoint
+    local = prepare_checkpoint(path_or_url, cfg, mirror=mirror, url_mapping=url_mapping,
+                               progress=progress)
+    return load_checkpoint(model, local, strict=False, logger=logger)
