@@ -333,11 +333,7 @@ def _convert(state, src_format='auto', model=None, progress=False):
         for e in entries:
             e.sources['mmcls_ms'] = e.target
     has_aux = any(e.sources[src_format] in state for e in entries if e.optional)
-    iterator = entries
-    if progress:
-        from rich.progress import track
-        iterator = track(entries, description=f'Converting {model} ({src_format})')
-    for e in iterator:
+    for e in _track(entries, f'Converting {model} ({src_format})', progress):
         src = e.sources.get(src_format)
         if src is not None and src in state:
             out[e.target] = state[src]
@@ -351,6 +347,16 @@ def _convert(state, src_format='auto', model=None, progress=False):
             report.missing.append(e.target)
     report.dropped = [k for k in state if k not in used]
     return out, report
+
+
+def _track(items, description, enabled):
+    if not enabled:
+        return items
+    try:  # the shared progress style, when the logging helpers are there
+        from mmcls_ms.utils.progress import track
+    except ImportError:
+        from rich.progress import track
+    return track(items, description=description)
 
 
 def _meta_for(report, src_meta=None, src_path=None):
@@ -445,6 +451,8 @@ def convert_checkpoint(src_path: str, dst_path: str, src_format: str = 'auto',
         {'backbone': {'pool_count_include_pad': False}}
     """
     from mmcls_ms.utils.checkpoint import save_state_dict
+    if progress:
+        print(f'Reading {src_path} ...', flush=True)
     state, src_meta = read_weights(src_path)
     out, report = _convert(state, src_format, model, progress)
     if report.missing:
@@ -456,5 +464,7 @@ def convert_checkpoint(src_path: str, dst_path: str, src_format: str = 'auto',
     report.meta['conversion'] = {'converted': len(report.converted),
                                  'zero_filled': len(report.zero_filled),
                                  'dropped': len(report.dropped), 'missing': 0}
+    if progress:
+        print(f'Writing {dst_path} ...', flush=True)
     report.dst_path = save_state_dict(out, dst_path, meta=report.meta, file_format=file_format)
     return report
