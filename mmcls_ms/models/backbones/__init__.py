@@ -1,0 +1,52 @@
+"""Backbones, and the one rule for parameter names.
+
+Parameter-name mapping (for checkpoint converters)
+--------------------------------------------------
+mmcls_ms names are mmpretrain's state-dict keys, with MindSpore's BN names:
+
+1. mmpretrain key == mmcls_ms name, except for BatchNorm, where
+   ``weight -> gamma``, ``bias -> beta``, ``running_mean -> moving_mean``,
+   ``running_var -> moving_variance``; ``num_batches_tracked`` is dropped.
+   Examples: ``backbone.Conv2d_1a_3x3.conv.weight``,
+   ``backbone.Mixed_7c.branch3x3dbl_3b.bn.gamma``,
+   ``backbone.features.14.conv.bias``, ``backbone.classifier.6.weight``,
+   ``head.fc.weight``.  Shapes and layouts are identical (conv OIHW, dense
+   ``(out, in)``).
+2. torchvision ``Inception3``: ``'backbone.' + key`` (then rule 1).
+3. torchvision VGG: ``classifier.*`` -> ``backbone.classifier.*``;
+   ``features.i`` -> ``backbone.features.j.conv`` (and, for BN models, ``i+1``
+   -> ``features.j.bn``), where ``j`` counts conv and max-pool layers only
+   (torchvision also numbers its ReLUs; see ``vgg_feature_index_map``).
+4. MindCV: its own names (``conv1a``, ``inception5b.branch1.0`` ...) map to
+   torchvision's as listed in ``/work/shared/reference/mindcv.md``; BN names
+   are already MindSpore's.
+
+Every BN in mmcls_ms is built by ``mmcls_ms/models/utils/norm.py``, which
+converts the PyTorch-convention momentum in ``norm_cfg``.
+"""
+from .inception_v3 import InceptionV3
+from .vgg import ARCH_SETTINGS, VGG
+
+
+def vgg_feature_index_map(depth: int, with_bn: bool) -> dict:
+    """torchvision ``features`` index of each conv -> mmcls_ms ``features`` index.
+
+    Example:
+        >>> vgg_feature_index_map(11, with_bn=False)[3]
+        2
+    """
+    if depth not in ARCH_SETTINGS:
+        raise KeyError(f'VGG depth must be one of {sorted(ARCH_SETTINGS)}, got {depth!r}')
+    per_conv = 3 if with_bn else 2  # conv, (bn), relu
+    mapping, tv_index, ms_index = {}, 0, 0
+    for num_blocks in ARCH_SETTINGS[depth]:
+        for _ in range(num_blocks):
+            mapping[tv_index] = ms_index
+            tv_index += per_conv
+            ms_index += 1
+        tv_index += 1  # max pool
+        ms_index += 1
+    return mapping
+
+
+__all__ = ['InceptionV3', 'VGG', 'vgg_feature_index_map']

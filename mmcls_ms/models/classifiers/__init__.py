@@ -1,0 +1,4 @@
+"""Classifiers: whole models."""
+from .image import ImageClassifier
+
+__all__ = ['ImageClassifier']

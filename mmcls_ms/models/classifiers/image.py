@@ -1,0 +1,112 @@
+"""``ImageClassifier``: data preprocessor -> backbone -> (neck) -> head.
+
+Every public entry point takes the raw batch (uint8 or float NCHW) and runs
+the data preprocessor first, so one compiled graph covers the whole model:
+
+* ``construct(inputs)`` -> logits ``(N, num_classes)``;
+* ``loss(inputs, labels)`` -> scalar loss (``labels`` int32 ``(N,)``);
+* ``predict(inputs)`` -> ``(pred_scores (N, C) float32, pred_labels (N,) int32)``;
+* ``extract_feat(inputs, stage)`` -> features after 'backbone', 'neck' or
+  'pre_logits'.
+
+All four run in PyNative mode and compile with ``mindspore.jit``.
+"""
+from mindspore import nn
+
+from mmcls_ms.registry import MODELS
+
+FEATURE_STAGES = ('backbone', 'neck', 'pre_logits')
+
+
+def _build_part(cfg, what):
+    if cfg is None or isinstance(cfg, nn.Cell):
+        return cfg
+    if not isinstance(cfg, dict):
+        raise TypeError(f"ImageClassifier {what} must be a config dict (with 'type') or a "
+                        f'Cell, got {type(cfg).__name__}')
+    return MODELS.build(cfg)
+
+
+@MODELS.register_module()
+class ImageClassifier(nn.Cell):
+    """Image classifier.
+
+    Args:
+        backbone: backbone config.
+        neck: neck config or None.
+        head: head config or None (then ``construct`` returns the features).
+        pretrained: mmpretrain's deprecated alias of a ``Pretrained`` init_cfg;
+            must be None here (load checkpoints with
+            ``mmcls_ms.utils.checkpoint.load_checkpoint``).
+        train_cfg: mmpretrain batch augments; only None / an empty dict is
+            supported.
+        data_preprocessor: ``ClsDataPreprocessor`` config; ``type`` may be
+            omitted.  Default: cast to float32 only.
+        init_cfg: accepted for compatibility (layers initialise themselves).
+
+    Example:
+        >>> import numpy as np, mindspore as ms
+        >>> model = ImageClassifier(
+        ...     backbone=dict(type='VGG', depth=11, num_classes=-1),
+        ...     neck=dict(type='GlobalAveragePooling'),
+        ...     head=dict(type='LinearClsHead', num_classes=10, in_channels=512))
+        >>> x = ms.Tensor(np.zeros((1, 3, 32, 32), np.uint8))
+        >>> model(x).shape
+        (1, 10)
+    """
+
+    def __init__(self, backbone, neck=None, head=None, pretrained=None, train_cfg=None,
+                 data_preprocessor=None, init_cfg=None):
+        super().__init__()
+        if pretrained is not None:
+            raise ValueError('ImageClassifier(pretrained=...) is not supported; set '
+                             '`load_from` in the config or call load_checkpoint()')
+        if train_cfg:
+            raise NotImplementedError(f'ImageClassifier train_cfg={train_cfg} (batch augments '
+                                      'such as Mixup/CutMix) is not supported yet; remove it')
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ClsDataPreprocessor')
+        elif isinstance(data_preprocessor, dict):
+            data_preprocessor = dict(data_preprocessor)
+            data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
+        self.data_preprocessor = _build_part(data_preprocessor, 'data_preprocessor')
+        self.backbone = _build_part(backbone, 'backbone')
+        self.neck = _build_part(neck, 'neck')
+        self.head = _build_part(head, 'head')
+        self.with_neck = self.neck is not None
+        self.with_head = self.head is not None
+
+    def extract_feat(self, inputs, stage='neck'):
+        """Features after ``stage``: 'backbone', 'neck' (the default; the
+        backbone's when there is no neck) or 'pre_logits' (what the head's
+        last layer sees)."""
+        if stage not in FEATURE_STAGES:
+            raise ValueError(f"extract_feat stage must be one of {FEATURE_STAGES}, got {stage!r}")
+        x = self.backbone(self.data_preprocessor(inputs))
+        if stage == 'backbone':
+            return x
+        if self.with_neck:
+            x = self.neck(x)
+        if stage == 'neck':
+            return x
+        if not self.with_head:
+            raise ValueError("extract_feat(stage='pre_logits') needs a head")
+        return self.head.pre_logits(x)
+
+    def construct(self, inputs):
+        feats = self.extract_feat(inputs)
+        if self.with_head:
+            return self.head(feats)
+        return feats
+
+    def loss(self, inputs, labels):
+        """Scalar training loss for a batch."""
+        if not self.with_head:
+            raise ValueError('ImageClassifier.loss needs a head')
+        return self.head.loss(self.extract_feat(inputs), labels)
+
+    def predict(self, inputs):
+        """``(pred_scores, pred_labels)``: softmax scores and arg-max labels."""
+        if not self.with_head:
+            raise ValueError('ImageClassifier.predict needs a head')
+        return self.head.predict(self.extract_feat(inputs))

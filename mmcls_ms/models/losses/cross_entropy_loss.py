@@ -1,0 +1,73 @@
+"""``CrossEntropyLoss``: softmax cross entropy with optional label smoothing.
+
+With smoothing ``eps`` the target is ``(1 - eps) * one_hot + eps / C``, the
+convention of ``torch.nn.functional.cross_entropy(label_smoothing=eps)`` and
+of MindCV's ``CrossEntropySmooth``.
+"""
+import numpy as np
+import mindspore as ms
+from mindspore import nn, ops
+
+from mmcls_ms.registry import MODELS
+
+
+def soft_cross_entropy(logits, soft_targets):
+    """Per-sample ``-sum(target * log_softmax(logits))``."""
+    return -(soft_targets * ops.log_softmax(logits.astype(ms.float32), axis=-1)).sum(axis=-1)
+
+
+@MODELS.register_module()
+class CrossEntropyLoss(nn.Cell):
+    """Softmax cross entropy on int labels.
+
+    Args:
+        loss_weight: multiplies the loss.
+        label_smoothing: smoothing ``eps`` in [0, 1).
+        reduction: 'mean', 'sum' or 'none'.
+        class_weight: optional per-class weights (a sample's loss is scaled by
+            the weight of its label; 'mean' still divides by the batch size,
+            as mmpretrain does).
+        use_sigmoid, use_soft: mmpretrain's multi-label and soft-target modes;
+            only the defaults (False) are supported.
+
+    Example:
+        >>> import numpy as np, mindspore as ms
+        >>> loss = CrossEntropyLoss(label_smoothing=0.1)
+        >>> logits = ms.Tensor(np.zeros((2, 4), np.float32))
+        >>> round(float(loss(logits, ms.Tensor([0, 3], ms.int32))), 4)  # log(4)
+        1.3863
+    """
+
+    def __init__(self, use_sigmoid=False, use_soft=False, reduction='mean', loss_weight=1.0,
+                 class_weight=None, label_smoothing=0.0, pos_weight=None):
+        super().__init__()
+        if use_sigmoid or use_soft or pos_weight is not None:
+            raise NotImplementedError('CrossEntropyLoss(use_sigmoid/use_soft/pos_weight) is not '
+                                      'supported by mmcls_ms (single-label only)')
+        if reduction not in ('mean', 'sum', 'none'):
+            raise ValueError(f"CrossEntropyLoss reduction must be 'mean', 'sum' or 'none', "
+                             f'got {reduction!r}')
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f'CrossEntropyLoss label_smoothing must be in [0, 1), '
+                             f'got {label_smoothing}')
+        self.reduction = reduction
+        self.loss_weight = float(loss_weight)
+        self.label_smoothing = float(label_smoothing)
+        self.class_weight = (None if class_weight is None
+                             else ms.Tensor(np.asarray(class_weight, np.float32)))
+
+    def construct(self, cls_score, label):
+        num_classes = cls_score.shape[-1]
+        one_hot = ops.one_hot(label.astype(ms.int32), num_classes,
+                              ms.Tensor(1.0, ms.float32), ms.Tensor(0.0, ms.float32))
+        target = one_hot
+        if self.label_smoothing > 0:
+            target = one_hot * (1.0 - self.label_smoothing) + self.label_smoothing / num_classes
+        loss = soft_cross_entropy(cls_score, target)
+        if self.class_weight is not None:
+            loss = loss * (one_hot * self.class_weight).sum(axis=-1)
+        if self.reduction == 'mean':
+            loss = loss.mean()
+        elif self.reduction == 'sum':
+            loss = loss.sum()
+        return self.loss_weight * loss
