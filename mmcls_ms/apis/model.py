@@ -144,13 +144,24 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
         cfg.model['data_preprocessor'] = preprocessor
     set_device(device)
 
+    checkpoint = None
+    if pretrained:
+        # fetch and convert first: the weights may need config changes
+        # (MindCV's InceptionV3 averages without padding), merged before building
+        from .weights import checkpoint_meta, prepare_checkpoint
+        checkpoint = prepare_checkpoint(pretrained, mirror=mirror, url_mapping=url_mapping)
+        overrides = checkpoint_meta(checkpoint).get('model_overrides')
+        if overrides:
+            cfg.merge_from_dict({'model': overrides})
+
     with DefaultScope.overwrite_default_scope('mmcls_ms'):
         net = MODELS.build(cfg.model)
 
     dataset_meta = None
-    if pretrained:
-        from .weights import load_pretrained
-        report = load_pretrained(net, cfg, pretrained, mirror=mirror, url_mapping=url_mapping)
+    if checkpoint:
+        from mmcls_ms.utils.checkpoint import load_checkpoint
+        report = load_checkpoint(net, checkpoint, strict=False, logger=False)
+        _warn_if_incomplete(report, pretrained)
         meta = report.meta or {}
         if meta.get('dataset_meta'):
             dataset_meta = dict(meta['dataset_meta'])
@@ -165,6 +176,15 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
     net._metainfo = metainfo
     net.set_train(False)
     return net
+
+
+def _warn_if_incomplete(report, source):
+    """Say which weights did not load (non-strict, as mmpretrain)."""
+    if report.ok:
+        return
+    from mmengine.logging import print_log
+    print_log(f'Weights from {source} do not fully fit the model:\n{report.table()}',
+              logger='current', level=30)
 
 
 def init_model(config, checkpoint: Optional[str] = None, device: Optional[str] = None,

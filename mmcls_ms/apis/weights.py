@@ -1,6 +1,6 @@
 """Pretrained weights for ``get_model``: download, verify, convert, cache, load.
 
-``load_pretrained(model, cfg, 'https://.../x_20220615-dcd4d910.pth')``
+``load_pretrained(model, 'https://.../x_20220615-dcd4d910.pth')``
 
 1. fetches the file once into the cache (:mod:`mmcls_ms.utils.download`);
 2. converts it, when it is not already an mmcls_ms checkpoint, from
@@ -34,27 +34,43 @@ def converted_path_of(raw_path: str) -> str:
     return os.path.join(folder, CONVERTED_DIR, stem + '.ckpt')
 
 
-def _detect_and_convert(raw_path: str, cfg):
-    """Read ``raw_path`` in any supported layout; returns ``(state, meta)`` in
-    mmcls_ms names.  ``cfg`` is the full config (the converters need the
-    architecture)."""
-    from mmcls_ms.utils import converters
-    return converters.convert_checkpoint_file(raw_path, cfg.model)
+def _carry_over_extra_keys(state, converted, meta):
+    """Keep the ``neck.*`` / ``head.*`` tensors of an mmpretrain-layout file.
+
+    The converters map the backbones of the model family; a fine-tuned
+    mmpretrain model (e.g. VGG features + ``GlobalAveragePooling`` +
+    ``LinearClsHead``) also has head weights.  Their names are already
+    mmcls_ms names, except BN, which gets MindSpore's names.
+    """
+    src_format = (meta.get('converted_from') or {}).get('format')
+    if src_format not in ('mmpretrain', 'mmcls_ms'):
+        return converted
+    bn_prefixes = {k[:-len('.running_mean')] for k in state if k.endswith('.running_mean')}
+    renames = dict(weight='gamma', bias='beta', running_mean='moving_mean',
+                   running_var='moving_variance')
+    for key, value in state.items():
+        if not key.startswith(('neck.', 'head.')) or key in converted:
+            continue
+        prefix, _, leaf = key.rpartition('.')
+        if leaf == 'num_batches_tracked':
+            continue
+        if prefix in bn_prefixes and leaf in renames:
+            key = f'{prefix}.{renames[leaf]}'
+        converted[key] = value
+    return converted
 
 
-def _is_native(path: str) -> bool:
-    """An mmcls_ms checkpoint (carries our meta record, or is a .ckpt whose
-    keys already look like ours) needs no conversion."""
-    from mmcls_ms.utils.checkpoint import read_checkpoint_meta, sniff_format
-    try:
-        if sniff_format(path) not in ('ckpt', 'safetensors'):
-            return False
-        return bool(read_checkpoint_meta(path))
-    except Exception:  # unreadable here: the converter gives the clear error
-        return False
+def _detect_and_convert(raw_path: str):
+    """Read ``raw_path`` (mmpretrain / torchvision ``.pth``, MindCV ``.ckpt``,
+    mmcls_ms ``.ckpt``); returns ``(state, meta)`` in mmcls_ms names."""
+    from mmcls_ms.utils.converters import convert_state_dict, read_weights
+    state, src_meta = read_weights(raw_path)
+    converted, meta = convert_state_dict(state, src_meta=src_meta)
+    converted = _carry_over_extra_keys(state, converted, meta)
+    return converted, meta
 
 
-def prepare_checkpoint(path_or_url: str, cfg, mirror: Optional[str] = None,
+def prepare_checkpoint(path_or_url: str, mirror: Optional[str] = None,
                        url_mapping: UrlMapping = None, progress: bool = True) -> str:
     """Return a local mmcls_ms-layout checkpoint for ``path_or_url``.
 
@@ -64,7 +80,7 @@ def prepare_checkpoint(path_or_url: str, cfg, mirror: Optional[str] = None,
 
     Example:
         >>> prepare_checkpoint('https://download.mindspore.cn/toolkits/mindcv/vgg/'
-        ...                    'vgg11-ef31d161.ckpt', cfg)  # doctest: +SKIP
+        ...                    'vgg11-ef31d161.ckpt')  # doctest: +SKIP
         '~/.cache/mmcls_ms/checkpoints/converted/vgg11-ef31d161.ckpt'
     """
     from mmcls_ms.utils.checkpoint import save_state_dict
@@ -97,7 +113,7 @@ def prepare_checkpoint(path_or_url: str, cfg, mirror: Optional[str] = None,
     if _is_native(raw_path):
         return raw_path
     try:
-        state, meta = _detect_and_convert(raw_path, cfg)
+        state, meta = _detect_and_convert(raw_path)
     except Exception as e:
         if downloaded:
             # a corrupt download must not stay in the cache
@@ -113,16 +129,22 @@ def prepare_checkpoint(path_or_url: str, cfg, mirror: Optional[str] = None,
     return converted
 
 
-def load_pretrained(model, cfg, path_or_url: str, mirror: Optional[str] = None,
+def checkpoint_meta(path: str) -> dict:
+    """The meta of a prepared (mmcls_ms-layout) checkpoint."""
+    from mmcls_ms.utils.checkpoint import read_checkpoint_meta
+    return read_checkpoint_meta(path)
+
+
+def load_pretrained(model, path_or_url: str, mirror: Optional[str] = None,
                     url_mapping: UrlMapping = None, progress: bool = True, logger: bool = False):
     """Load weights (a path or URL, any supported layout) into ``model``;
     returns the :class:`~mmcls_ms.utils.checkpoint.LoadReport`.
 
     Example:
-        >>> report = load_pretrained(net, cfg, 'work_dirs/epoch_10.ckpt')  # doctest: +SKIP
-        >>> report.meta.get('dataset_meta')                                # doctest: +SKIP
+        >>> report = load_pretrained(net, 'work_dirs/epoch_10.ckpt')  # doctest: +SKIP
+        >>> report.meta.get('dataset_meta')                          # doctest: +SKIP
     """
     from mmcls_ms.utils.checkpoint import load_checkpoint
-    local = prepare_checkpoint(path_or_url, cfg, mirror=mirror, url_mapping=url_mapping,
+    local = prepare_checkpoint(path_or_url, mirror=mirror, url_mapping=url_mapping,
                                progress=progress)
     return load_checkpoint(model, local, strict=False, logger=logger)
