@@ -73,7 +73,7 @@ def file_name_of(url: str) -> str:
         'vgg11-ef31d161.ckpt'
     """
     path = urllib.parse.urlparse(url).path if '://' in url else url
-    name = os.path.basename(path.rstrip('/'))
+    name = os.path.basename(path)
     if not name:
         raise DownloadError(f'The URL {url!r} names no file; a checkpoint URL must end '
                             'with its file name, e.g. ".../vgg11-ef31d161.ckpt".')
