@@ -1,0 +1,27 @@
+# Quickstart: InceptionV3 at 80x80 (its minimum is 75) on the bundled digits,
+# without its classifier: global average pool + linear head, label smoothing 0.1.
+_base_ = [
+    '../_base_/models/inception_v3.py',
+    '../_base_/datasets/digits_bs32_inception.py',
+    '../_base_/schedules/digits_bs32_coslr.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    backbone=dict(num_classes=-1),
+    neck=dict(_delete_=True, type='GlobalAveragePooling'),
+    head=dict(
+        _delete_=True,
+        type='LinearClsHead',
+        num_classes=10,
+        in_channels=2048,
+        loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, loss_weight=1.0),
+        topk=(1, )),
+)
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=10),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='auto'),
+)
+
+randomness = dict(seed=0)

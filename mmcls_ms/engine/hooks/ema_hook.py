@@ -1,0 +1,81 @@
+"""Exponential moving average of the weights, evaluated instead of the raw ones.
+
+``ema = (1 - momentum) * ema + momentum * param`` after every ``interval``
+iterations (mmengine's ``ExponentialMovingAverage``).  Validation and the
+saved checkpoint's evaluation use the averaged weights when
+``evaluate_on_ema``; the averages are saved with the training state, so a
+resumed run continues them exactly.
+"""
+from mindspore import ParameterTuple, Tensor, nn, ops
+
+from mmcls_ms.registry import HOOKS
+from .hook import Hook
+
+_ema_update = ops.MultitypeFuncGraph('ema_update')
+
+
+@_ema_update.register('Tensor', 'Tensor', 'Tensor')
+def _update(momentum, averaged, param):
+    return ops.assign(averaged, averaged * (1 - momentum) + param * momentum)
+
+
+class EMAWeights(nn.Cell):
+    """The averaged copies (``ema.<param name>``) and their compiled update."""
+
+    def __init__(self, params, momentum: float):
+        super().__init__(auto_prefix=False)
+        self.params = ParameterTuple(params)
+        self.averaged = self.params.clone(prefix='ema', init='same')
+        self.momentum = Tensor(momentum, dtype=params[0].dtype)
+        self.hyper_map = ops.HyperMap()
+
+    def construct(self):
+        return self.hyper_map(ops.partial(_ema_update, self.momentum), self.averaged,
+                              self.params)
+
+    def swap(self):
+        """Exchange the model's weights and the averages (host copy)."""
+        for param, averaged in zip(self.params, self.averaged):
+            current = param.data.asnumpy().copy()
+            param.set_data(Tensor(averaged.data.asnumpy()))
+            averaged.set_data(Tensor(current))
+
+
+@HOOKS.register_module()
+class EMAHook(Hook):
+    """Args: ``momentum`` (weight of the new value), ``interval``,
+    ``begin_iter`` (start averaging here), ``evaluate_on_ema``."""
+
+    priority = 'ABOVE_NORMAL'
+
+    def __init__(self, momentum: float = 0.0002, interval: int = 1, begin_iter: int = 0,
+                 evaluate_on_ema: bool = True, evaluate_on_origin: bool = False,
+                 ema_type: str = 'ExponentialMovingAverage', **kwargs):
+        if not 0 < momentum < 1:
+            raise ValueError(f'EMAHook: momentum must be in (0, 1), got {momentum}')
+        self.momentum = momentum
+        self.interval = interval
+        self.begin_iter = begin_iter
+        self.evaluate_on_ema = evaluate_on_ema
+        self.ema = None
+
+    def before_run(self, runner):
+        params = [p for p in runner.model.trainable_params()]
+        self.ema = EMAWeights(params, self.momentum)
+        runner.add_train_state('ema', self.ema)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.iter < self.begin_iter:
+            # before averaging starts, the average follows the weights exactly
+            for param, averaged in zip(self.ema.params, self.ema.averaged):
+                averaged.set_data(Tensor(param.data.asnumpy()))
+        elif (runner.iter + 1) % self.interval == 0:
+            self.ema()
+
+    def before_val_epoch(self, runner):
+        if self.evaluate_on_ema and runner.train_loop is not None:
+            self.ema.swap()
+
+    def after_val_epoch(self, runner, metrics=None):
+        if self.evaluate_on_ema and runner.train_loop is not None:
+            self.ema.swap()

@@ -1,0 +1,76 @@
+"""Optimizer wrappers: the ``optim_wrapper`` part of a config.
+
+They hold what the compiled training step needs besides the optimizer:
+gradient clipping and, for mixed precision, the loss scale.
+
+- ``OptimWrapper(optimizer, clip_grad=None)``: ``clip_grad=dict(max_norm=..)``
+  clips the global L2 norm of the gradients.
+- ``AmpOptimWrapper(optimizer, loss_scale='dynamic', dtype='float16')``: runs
+  the network in half precision (MindSpore ``amp_level`` O2: BN and the loss
+  stay fp32) with a static (a number) or dynamic loss scale.  On CPU, where
+  half-precision kernels are missing or slow, the network stays fp32 and the
+  loss scaling still runs, so the recipe is exercised unchanged.
+
+Example:
+    >>> optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic',
+    ...                      optimizer=dict(type='SGD', lr=0.1, momentum=0.9))
+"""
+from typing import Optional, Union
+
+from mmcls_ms.registry import OPTIM_WRAPPERS
+
+
+@OPTIM_WRAPPERS.register_module()
+class OptimWrapper:
+    """Plain training: fp32 and an optional gradient clip."""
+
+    amp = False
+
+    def __init__(self, optimizer, clip_grad: Optional[dict] = None,
+                 accumulative_counts: int = 1):
+        if accumulative_counts != 1:
+            raise ValueError('optim_wrapper.accumulative_counts other than 1 is not supported; '
+                             'raise the batch size or use more devices instead.')
+        if clip_grad is not None:
+            clip_grad = dict(clip_grad)
+            if clip_grad.pop('type', 'norm') != 'norm' or 'max_norm' not in clip_grad:
+                raise ValueError("optim_wrapper.clip_grad must be dict(max_norm=..., "
+                                 "norm_type=2), clipping the global gradient norm.")
+            if clip_grad.get('norm_type', 2) != 2:
+                raise ValueError('optim_wrapper.clip_grad: only norm_type=2 is supported.')
+        self.optimizer = optimizer
+        self.clip_grad = clip_grad
+
+    @property
+    def max_norm(self) -> Optional[float]:
+        return None if self.clip_grad is None else float(self.clip_grad['max_norm'])
+
+
+@OPTIM_WRAPPERS.register_module()
+class AmpOptimWrapper(OptimWrapper):
+    """Mixed precision with loss scaling (``loss_scale``: 'dynamic', a number,
+    or dict(init_scale, growth_factor, backoff_factor, growth_interval))."""
+
+    amp = True
+
+    def __init__(self, optimizer, loss_scale: Union[str, float, dict] = 'dynamic',
+                 dtype: str = 'float16', amp_level: str = 'O2', **kwargs):
+        super().__init__(optimizer, **kwargs)
+        if loss_scale == 'dynamic':
+            loss_scale = dict()
+        if isinstance(loss_scale, dict):
+            self.dynamic = True
+            self.init_scale = float(loss_scale.get('init_scale', 2.0**16))
+            self.growth_factor = float(loss_scale.get('growth_factor', 2.0))
+            self.backoff_factor = float(loss_scale.get('backoff_factor', 0.5))
+            self.growth_interval = int(loss_scale.get('growth_interval', 2000))
+        elif isinstance(loss_scale, (int, float)) and loss_scale > 0:
+            self.dynamic = False
+            self.init_scale = float(loss_scale)
+        else:
+            raise ValueError("AmpOptimWrapper: `loss_scale` must be 'dynamic', a positive "
+                             f'number or a dict, got {loss_scale!r}.')
+        if dtype not in ('float16', 'bfloat16'):
+            raise ValueError(f"AmpOptimWrapper: dtype must be 'float16' or 'bfloat16', got {dtype!r}")
+        self.dtype = dtype
+        self.amp_level = amp_level

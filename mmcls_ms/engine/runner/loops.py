@@ -1,0 +1,155 @@
+"""Training, validation and test loops (``train_cfg``, ``val_cfg``, ``test_cfg``).
+
+The loops only sequence the work and call the hooks; the runner owns the model,
+the compiled steps and the state.  Hook call order and the meaning of
+``runner.epoch`` / ``runner.iter`` follow mmengine: in ``after_train_iter``
+``runner.iter`` is still the index of the finished iteration, and validation
+after an epoch sees ``runner.epoch`` already advanced (1-based).
+"""
+import numpy as np
+
+from mmcls_ms.registry import LOOPS
+
+
+@LOOPS.register_module()
+class EpochBasedTrainLoop:
+    """Train ``max_epochs`` epochs; validate every ``val_interval`` from ``val_begin``."""
+
+    by_epoch = True
+
+    def __init__(self, runner, dataloader, max_epochs: int, val_begin: int = 1,
+                 val_interval: int = 1):
+        if not isinstance(max_epochs, int) or max_epochs < 1:
+            raise ValueError(f'train_cfg.max_epochs must be a positive int, got {max_epochs!r}')
+        self.runner = runner
+        self.dataloader = dataloader
+        self.max_epochs = max_epochs
+        self.max_iters = max_epochs * len(dataloader)
+        self.val_begin = val_begin
+        self.val_interval = val_interval
+
+    def run(self):
+        runner = self.runner
+        runner.call_hook('before_train')
+        while runner.epoch < self.max_epochs:
+            self.run_epoch()
+            if self._should_validate():
+                runner.val_loop.run()
+        runner.call_hook('after_train')
+
+    def _should_validate(self):
+        epoch = self.runner.epoch
+        return (self.runner.val_loop is not None and epoch >= self.val_begin
+                and (epoch % self.val_interval == 0 or epoch == self.max_epochs))
+
+    def run_epoch(self):
+        runner = self.runner
+        runner.model.set_train(True)
+        runner.call_hook('before_train_epoch')
+        start = runner.iter - runner.epoch * len(self.dataloader)  # > 0 after a mid-epoch resume
+        for batch_idx, batch in enumerate(self.dataloader.iter_from(start), start):
+            runner.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=batch)
+            outputs = runner.run_train_step(batch)
+            runner.call_hook('after_train_iter', batch_idx=batch_idx, data_batch=batch,
+                             outputs=outputs)
+            runner.iter += 1
+        runner.completed_epochs = runner.epoch + 1
+        runner.call_hook('after_train_epoch')
+        runner.epoch += 1
+
+
+@LOOPS.register_module()
+class IterBasedTrainLoop:
+    """Train ``max_iters`` iterations, cycling the data; validate every
+    ``val_interval`` iterations."""
+
+    by_epoch = False
+
+    def __init__(self, runner, dataloader, max_iters: int, val_begin: int = 1,
+                 val_interval: int = 1000):
+        if not isinstance(max_iters, int) or max_iters < 1:
+            raise ValueError(f'train_cfg.max_iters must be a positive int, got {max_iters!r}')
+        self.runner = runner
+        self.dataloader = dataloader
+        self.max_iters = max_iters
+        self.max_epochs = -(-max_iters // len(dataloader))
+        self.val_begin = val_begin
+        self.val_interval = val_interval
+
+    def run(self):
+        runner = self.runner
+        runner.call_hook('before_train')
+        runner.call_hook('before_train_epoch')
+        runner.model.set_train(True)
+        epoch_len = len(self.dataloader)
+        while runner.iter < self.max_iters:
+            runner.epoch, start = divmod(runner.iter, epoch_len)
+            self.dataloader.set_epoch(runner.epoch)
+            for batch_idx, batch in enumerate(self.dataloader.iter_from(start), start):
+                if runner.iter >= self.max_iters:
+                    break
+                runner.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=batch)
+                outputs = runner.run_train_step(batch)
+                runner.call_hook('after_train_iter', batch_idx=batch_idx, data_batch=batch,
+                                 outputs=outputs)
+                runner.iter += 1
+                if (runner.val_loop is not None and runner.iter >= self.val_begin
+                        and (runner.iter % self.val_interval == 0
+                             or runner.iter == self.max_iters)):
+                    runner.val_loop.run()
+                    runner.model.set_train(True)
+        runner.epoch = self.max_epochs
+        runner.call_hook('after_train_epoch')
+        runner.call_hook('after_train')
+
+
+class _EvalLoop:
+    """Shared by validation and test: predict every batch, then evaluate."""
+
+    mode = 'val'
+
+    def __init__(self, runner, dataloader, evaluator, fp16: bool = False):
+        self.runner = runner
+        self.dataloader = dataloader
+        self.evaluator = evaluator
+
+    def run(self):
+        runner, mode = self.runner, self.mode
+        runner.model.set_train(False)
+        runner.call_hook(f'before_{mode}')
+        runner.call_hook(f'before_{mode}_epoch')
+        self.evaluator.reset()
+        for batch_idx, batch in enumerate(self.dataloader):
+            runner.call_hook(f'before_{mode}_iter', batch_idx=batch_idx, data_batch=batch)
+            scores, labels = runner.run_predict_step(batch)
+            self.evaluator.process(scores, labels, batch['gt_label'], batch['sample_idx'])
+            runner.call_hook(f'after_{mode}_iter', batch_idx=batch_idx, data_batch=batch,
+                             outputs=(scores, labels))
+        metrics = self.evaluator.evaluate()
+        runner.call_hook(f'after_{mode}_epoch', metrics=metrics)
+        runner.call_hook(f'after_{mode}')
+        return metrics
+
+
+@LOOPS.register_module()
+class ValLoop(_EvalLoop):
+    mode = 'val'
+
+
+@LOOPS.register_module()
+class TestLoop(_EvalLoop):
+    mode = 'test'
+
+
+def pad_batch(batch: dict, batch_size: int) -> dict:
+    """Pad a short last batch to ``batch_size`` (``sample_idx=-1`` marks the
+    copies), so evaluation compiles one graph shape and drops the padding."""
+    n = len(batch['sample_idx'])
+    if n >= batch_size:
+        return batch
+    extra = batch_size - n
+    pick = np.zeros(extra, np.int64)
+    return {'inputs': np.concatenate([batch['inputs'], batch['inputs'][pick]]),
+            'gt_label': np.concatenate([batch['gt_label'], batch['gt_label'][pick]]),
+            'sample_idx': np.concatenate([batch['sample_idx'],
+                                          np.full(extra, -1, batch['sample_idx'].dtype)])}

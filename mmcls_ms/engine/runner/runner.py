@@ -1,0 +1,517 @@
+"""The Runner: builds everything from a config, then trains, validates or tests.
+
+It reads mmengine's config schema (``model``, ``*_dataloader``, ``*_evaluator``,
+``optim_wrapper``, ``param_scheduler``, ``train_cfg``/``val_cfg``/``test_cfg``,
+``default_hooks``/``custom_hooks``, ``randomness``, ``env_cfg``, ``load_from``,
+``resume``, ``auto_scale_lr``, ``work_dir``) and drives MindSpore:
+
+- ``env_cfg.mode='graph'`` compiles the whole training step (forward, loss,
+  gradients, all-reduce, clipping, update) into one graph; ``'pynative'`` runs
+  op by op for debugging.
+- A checkpoint holds the network, the optimizer state, the loss scale, EMA
+  weights and a JSON meta (epoch, iteration, seed, config, classes).  Because
+  the data order and augmentation depend only on ``(seed, epoch)`` and the lr
+  on the iteration, resuming restores the run exactly.
+
+Example:
+    >>> from mmengine.config import Config
+    >>> runner = Runner.from_cfg(Config.fromfile('configs/vgg/vgg11bn_digits.py'))  # doctest: +SKIP
+    >>> runner.train()                                                              # doctest: +SKIP
+"""
+import copy
+import math
+import os
+import os.path as osp
+import random
+import time
+from typing import Optional
+
+import numpy as np
+
+from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
+from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
+from mmcls_ms.utils.logging import get_logger
+from ..hooks import find_latest_checkpoint
+from ..hooks.hook import priority_value
+from ..optimizers import build_optimizer
+from ..schedulers import ParamGroups, build_param_schedulers
+from . import dist
+from .loops import EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop, pad_batch
+
+DEFAULT_HOOKS = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook'),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+SCHEMA_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader',
+               'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper',
+               'param_scheduler', 'val_evaluator', 'test_evaluator', 'default_hooks',
+               'custom_hooks', 'data_preprocessor', 'load_from', 'resume', 'launcher',
+               'env_cfg', 'log_level', 'randomness', 'default_scope')
+
+
+class ConfigError(KeyError):
+    """A config that lacks a key the requested job needs."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+def _need(value, key, job):
+    if value is None:
+        raise ConfigError(f'The config has no `{key}`, which {job} needs. Add it (see '
+                          f'configs/_base_/ for examples) or pass --cfg-options {key}=...')
+    return value
+
+
+@RUNNERS.register_module()
+class Runner:
+    """Train / validate / test a classifier. Build it with :meth:`from_cfg`."""
+
+    def __init__(self, model, work_dir, train_dataloader=None, val_dataloader=None,
+                 test_dataloader=None, train_cfg=None, val_cfg=None, test_cfg=None,
+                 auto_scale_lr=None, optim_wrapper=None, param_scheduler=None,
+                 val_evaluator=None, test_evaluator=None, default_hooks=None, custom_hooks=None,
+                 data_preprocessor=None, load_from=None, resume=False, launcher='none',
+                 env_cfg=None, log_level='INFO', randomness=None, default_scope='mmcls_ms',
+                 cfg=None):
+        self.cfg = cfg
+        self.work_dir = osp.abspath(_need(work_dir, 'work_dir', 'the runner'))
+        self.env_cfg = dict(env_cfg or {})
+        self.rank, self.world_size = dist.init_dist(launcher)
+        self.launcher = launcher
+        self._setup_mindspore()
+        self.seed = self._setup_randomness(dict(randomness or {}))
+
+        self.timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
+        self.log_dir = osp.join(self.work_dir, self.timestamp)
+        if self.rank == 0:
+            os.makedirs(self.log_dir, exist_ok=True)
+        self.logger = get_logger(osp.join(self.log_dir, f'{self.timestamp}.log'), log_level,
+                                 self.rank)
+        self._log_environment()
+
+        self._dataloader_cfgs = dict(train=train_dataloader, val=val_dataloader,
+                                     test=test_dataloader)
+        self._loaders = {}
+        self.train_cfg, self.val_cfg, self.test_cfg = train_cfg, val_cfg, test_cfg
+        self.val_evaluator_cfg, self.test_evaluator_cfg = val_evaluator, test_evaluator
+        self.optim_wrapper_cfg = optim_wrapper
+        self.param_scheduler_cfg = param_scheduler
+        self.auto_scale_lr = auto_scale_lr
+        self.load_from, self.resume_from = load_from, resume
+
+        self.model = self._build_model(model, data_preprocessor)
+        self.epoch = 0
+        self.iter = 0
+        # what a checkpoint written now would resume from
+        self.completed_epochs = 0
+        self.completed_iters = 0
+        self.scalars = {}
+        self._window = {}
+        self.hook_state = {}
+        self.train_loop = None
+        self.val_loop = None
+        self.optim_wrapper = None
+        self.train_step = None
+        self.predict_step = None
+        self.schedulers = []
+        self._train_state_cells = {}
+        self.hooks = []
+        self._register_hooks(default_hooks, custom_hooks)
+
+    # ================================================================ building
+    @classmethod
+    def from_cfg(cls, cfg) -> 'Runner':
+        """Build a runner from an mmengine ``Config``."""
+        cfg = copy.deepcopy(cfg)
+        _need(cfg.get('model'), 'model', 'the runner')
+        kwargs = {k: cfg.get(k) for k in SCHEMA_KEYS if k in cfg}
+        kwargs.setdefault('launcher', cfg.get('launcher', 'none'))
+        return cls(cfg=cfg, **kwargs)
+
+    def _setup_mindspore(self):
+        import mindspore as ms
+        mode = self.env_cfg.get('mode', 'graph')
+        if mode not in ('graph', 'pynative'):
+            raise ValueError(f"env_cfg.mode must be 'graph' or 'pynative', got {mode!r}")
+        ms.set_context(mode=ms.GRAPH_MODE if mode == 'graph' else ms.PYNATIVE_MODE)
+        target = self.env_cfg.get('device_target', 'auto')
+        if target != 'auto':
+            ms.set_device(target)
+        if self.env_cfg.get('jit_level'):
+            ms.set_context(jit_config={'jit_level': self.env_cfg['jit_level']})
+        self.mode = mode
+
+    def _setup_randomness(self, randomness) -> int:
+        import mindspore as ms
+        seed = randomness.get('seed')
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (1 << 31))
+        if self.world_size > 1:  # every rank must start from the same weights
+            seed = dist.broadcast_seed(seed, self.rank)
+        random.seed(seed)
+        np.random.seed(seed)
+        ms.set_seed(seed)
+        if randomness.get('deterministic'):
+            ms.set_context(deterministic='ON')
+        return seed
+
+    def _log_environment(self):
+        import mindspore as ms
+        from mmcls_ms.version import __version__
+        lines = [
+            f'mmcls_ms {__version__}, MindSpore {ms.__version__}, device '
+            f"{ms.get_context('device_target')}, mode {self.mode}",
+            ONEDNN_DECISION.summary(),
+            f'seed {self.seed}, rank {self.rank} of {self.world_size}, work_dir {self.work_dir}',
+        ]
+        for line in lines:
+            self.logger.info(line)
+
+    def _build_model(self, model_cfg, data_preprocessor):
+        if not isinstance(model_cfg, dict):
+            return model_cfg
+        model_cfg = copy.deepcopy(model_cfg)
+        if data_preprocessor is not None:
+            model_cfg.setdefault('data_preprocessor', data_preprocessor)
+        return MODELS.build(model_cfg)
+
+    def _register_hooks(self, default_hooks, custom_hooks):
+        merged = copy.deepcopy(DEFAULT_HOOKS)
+        for name, hook_cfg in (default_hooks or {}).items():
+            merged[name] = hook_cfg  # None disables a default hook
+        for name, hook_cfg in list(merged.items()) + [(None, h) for h in (custom_hooks or [])]:
+            if hook_cfg is None:
+                continue
+            hook_cfg = dict(hook_cfg) if isinstance(hook_cfg, dict) else hook_cfg
+            priority = None
+            if isinstance(hook_cfg, dict):
+                priority = hook_cfg.pop('priority', None)
+                hook = HOOKS.build(hook_cfg)
+            else:
+                hook = hook_cfg
+            if priority is not None:
+                hook.priority = priority
+            self.hooks.append(hook)
+        # stable sort: equal priorities keep their config order, as in mmengine
+        self.hooks.sort(key=lambda h: priority_value(h.priority))
+
+    def call_hook(self, name: str, **kwargs) -> None:
+        for hook in self.hooks:
+            getattr(hook, name)(self, **kwargs)
+
+    def get_hook(self, type_name: str):
+        return next((h for h in self.hooks if type(h).__name__ == type_name), None)
+
+    def _loader(self, split):
+        if split not in self._loaders:
+            from mmcls_ms.datasets import build_dataloader
+            cfg = _need(self._dataloader_cfgs[split], f'{split}_dataloader', f'{split}ing')
+            cfg = copy.deepcopy(dict(cfg))
+            if split == 'train':
+                # a short last batch would compile a second training graph
+                cfg.setdefault('drop_last', True)
+            self._loaders[split] = build_dataloader(cfg, seed=self.seed, rank=self.rank,
+                                                    world_size=self.world_size)
+        return self._loaders[split]
+
+    @property
+    def train_dataloader(self):
+        return self._loader('train')
+
+    @property
+    def val_dataloader(self):
+        return self._loader('val')
+
+    @property
+    def test_dataloader(self):
+        return self._loader('test')
+
+    @property
+    def max_epochs(self):
+        return self.train_loop.max_epochs
+
+    @property
+    def max_iters(self):
+        return self.train_loop.max_iters
+
+    def add_train_state(self, name: str, cell) -> None:
+        """Save and restore ``cell``'s parameters with the training state."""
+        self._train_state_cells[name] = cell
+
+    # ================================================================ scalars
+    def update_scalars(self, **values) -> None:
+        for key, value in values.items():
+            self.scalars.setdefault(key, []).append(float(value))
+            self._window.setdefault(key, []).append(float(value))
+
+    def pop_window(self) -> dict:
+        """Mean of each scalar since the last log line."""
+        means = {k: float(np.mean(v)) for k, v in self._window.items() if v}
+        self._window = {}
+        return means
+
+    # ================================================================ training
+    def _build_train_objects(self):
+        import mindspore as ms
+        from mindspore import nn
+        from .train_step import PredictStep, TrainStep
+        train_cfg = dict(_need(self.train_cfg, 'train_cfg', 'training'))
+        loader = self.train_dataloader
+        if len(loader) == 0:
+            raise ValueError(f'The training dataloader yields no batch: {len(loader.dataset)} '
+                             f'samples, batch_size {loader.batch_size}, drop_last '
+                             f'{loader.drop_last}. Lower the batch size.')
+        self.train_loop = self._build_train_loop(train_cfg, loader)
+
+        wrapper_cfg = copy.deepcopy(dict(_need(self.optim_wrapper_cfg, 'optim_wrapper',
+                                               'training')))
+        self._scale_lr(wrapper_cfg)
+        optimizer = build_optimizer(self.model, wrapper_cfg)
+        wrapper_cfg.pop('paramwise_cfg', None)
+        wrapper_cfg.setdefault('type', 'OptimWrapper')
+        wrapper_cfg['optimizer'] = optimizer
+        self.optim_wrapper = OPTIM_WRAPPERS.build(wrapper_cfg)
+        self._setup_amp()
+
+        self.lr_groups = ParamGroups(optimizer.initial_group_lrs)
+        self.schedulers = build_param_schedulers(self.param_scheduler_cfg, self.lr_groups,
+                                                 epoch_length=len(loader))
+        optimizer.set_group_lrs(self.lr_groups.lrs)
+
+        wrapper = self.optim_wrapper
+        reducer = None
+        if self.world_size > 1:
+            reducer = nn.DistributedGradReducer(optimizer.parameters, mean=True,
+                                                degree=self.world_size)
+        self.train_step = TrainStep(
+            self.model, optimizer, max_norm=wrapper.max_norm,
+            loss_scale=wrapper.init_scale if wrapper.amp else 1.0,
+            dynamic_scale=wrapper.amp and wrapper.dynamic,
+            growth_factor=getattr(wrapper, 'growth_factor', 2.0),
+            backoff_factor=getattr(wrapper, 'backoff_factor', 0.5),
+            growth_interval=getattr(wrapper, 'growth_interval', 2000), grad_reducer=reducer)
+        self.add_train_state('step', self.train_step)
+        self.val_loop = self._build_eval_loop('val') if self._has_val() else None
+        del ms
+
+    def _has_val(self):
+        return all(x is not None for x in (self._dataloader_cfgs['val'], self.val_cfg,
+                                           self.val_evaluator_cfg))
+
+    def _build_train_loop(self, train_cfg, loader):
+        loop_type = train_cfg.pop('type', None)
+        by_epoch = train_cfg.pop('by_epoch', loop_type != 'IterBasedTrainLoop')
+        if loop_type == 'IterBasedTrainLoop' or not by_epoch:
+            if 'max_iters' not in train_cfg:
+                raise ConfigError('train_cfg with by_epoch=False needs `max_iters`.')
+            return IterBasedTrainLoop(self, loader, **train_cfg)
+        if 'max_epochs' not in train_cfg:
+            raise ConfigError('train_cfg needs `max_epochs` (or by_epoch=False and '
+                              '`max_iters`).')
+        return EpochBasedTrainLoop(self, loader, **train_cfg)
+
+    def _scale_lr(self, wrapper_cfg):
+        cfg = self.auto_scale_lr or {}
+        if not cfg.get('enable', False):
+            return
+        if 'base_batch_size' not in cfg:
+            raise ConfigError('auto_scale_lr needs `base_batch_size`.')
+        real = self.train_dataloader.batch_size * self.world_size
+        ratio = real / cfg['base_batch_size']
+        wrapper_cfg['optimizer']['lr'] *= ratio
+        self.logger.info(f'auto_scale_lr: global batch {real} '
+                         f'({self.train_dataloader.batch_size} x {self.world_size}) vs base '
+                         f'{cfg["base_batch_size"]}: lr scaled by {ratio:g} to '
+                         f"{wrapper_cfg['optimizer']['lr']:g}")
+
+    def _setup_amp(self):
+        import mindspore as ms
+        wrapper = self.optim_wrapper
+        if not wrapper.amp:
+            return
+        if ms.get_context('device_target') == 'CPU':
+            self.logger.warning('AMP on CPU: MindSpore has no fast half-precision CPU '
+                                'kernels, so the network stays float32; loss scaling '
+                                f"({'dynamic' if wrapper.dynamic else 'static'}, initial "
+                                f'{wrapper.init_scale:g}) still runs.')
+            return
+        dtype = ms.float16 if wrapper.dtype == 'float16' else ms.bfloat16
+        ms.amp.auto_mixed_precision(self.model, wrapper.amp_level, dtype=dtype)
+        self.logger.info(f'AMP: amp_level {wrapper.amp_level}, {wrapper.dtype}')
+
+    def _build_eval_loop(self, split):
+        from mmcls_ms.evaluation import Evaluator
+        evaluator_cfg = self.val_evaluator_cfg if split == 'val' else self.test_evaluator_cfg
+        evaluator = Evaluator(_need(evaluator_cfg, f'{split}_evaluator', f'{split}ing'),
+                              gather_fn=dist.make_eval_gather(self.world_size))
+        loop_cls = ValLoop if split == 'val' else TestLoop
+        return loop_cls(self, self._loader(split), evaluator)
+
+    def current_lr(self) -> float:
+        return self.lr_groups.lrs[0]
+
+    def step_schedulers(self, by_epoch: bool) -> None:
+        stepped = False
+        for scheduler in self.schedulers:
+            if scheduler.by_epoch == by_epoch:
+                scheduler.step()
+                stepped = True
+        if stepped:
+            self.train_step.optimizer.set_group_lrs(self.lr_groups.lrs)
+
+    def run_train_step(self, batch) -> dict:
+        from mindspore import Tensor
+        loss, finite = self.train_step(Tensor(batch['inputs']), Tensor(batch['gt_label']))
+        loss, finite = float(loss.asnumpy()), bool(finite.asnumpy())
+        wrapper = self.optim_wrapper
+        if not finite or not math.isfinite(loss):
+            if wrapper.amp and wrapper.dynamic:
+                scale = float(self.train_step.loss_scale.asnumpy())
+                self.logger.warning(f'Iteration {self.iter + 1}: gradient overflow, update '
+                                    f'skipped; loss scale is now {scale:g}.')
+            else:
+                raise FloatingPointError(
+                    f'The loss is {loss} at iteration {self.iter + 1} (epoch {self.epoch + 1}); '
+                    'training stopped and this step did not update the weights. Lower the '
+                    'learning rate, add optim_wrapper.clip_grad=dict(max_norm=...), or use '
+                    '--amp (dynamic loss scale). Checkpoints written so far are intact.')
+        self.completed_iters = self.iter + 1
+        self.update_scalars(loss=loss)
+        return dict(loss=loss)
+
+    def run_predict_step(self, batch):
+        from mindspore import Tensor
+        from .train_step import PredictStep
+        if self.predict_step is None:
+            self.predict_step = PredictStep(self.model)
+        n = len(batch['sample_idx'])
+        full = pad_batch(batch, self._eval_batch_size(n))
+        scores, labels = self.predict_step(Tensor(full['inputs']))
+        return scores.asnumpy()[:n], labels.asnumpy()[:n]
+
+    def _eval_batch_size(self, n):
+        # pad short batches to the loader's batch size: one compiled shape
+        for split in ('val', 'test'):
+            loader = self._loaders.get(split)
+            if loader is not None and n <= loader.batch_size:
+                return loader.batch_size
+        return n
+
+    def train(self):
+        """Train as ``train_cfg`` says; return the model."""
+        self._build_train_objects()
+        self._load_or_resume()
+        self.call_hook('before_run')
+        self._dump_config()
+        loader = self.train_dataloader
+        self.logger.info(f'Start training: {self.train_loop.max_epochs} epochs x '
+                         f'{len(loader)} iterations ({loader.batch_size} images x '
+                         f'{self.world_size} ranks per step), {len(loader.dataset)} samples')
+        self.train_loop.run()
+        self.call_hook('after_run')
+        return self.model
+
+    def val(self) -> dict:
+        """Validate once; return the metrics."""
+        self._load_or_resume(weights_only=True)
+        self.val_loop = self._build_eval_loop('val')
+        return self.val_loop.run()
+
+    def test(self) -> dict:
+        """Test once; return the metrics."""
+        self._load_or_resume(weights_only=True)
+        self.call_hook('before_run')
+        metrics = self._build_eval_loop('test').run()
+        self.call_hook('after_run')
+        return metrics
+
+    # ================================================================ checkpoints
+    def _dump_config(self):
+        if self.cfg is None or self.rank != 0:
+            return
+        name = osp.basename(self.cfg.filename) if self.cfg.filename else 'config.py'
+        self.cfg.dump(osp.join(self.work_dir, name))
+
+    def _train_state(self):
+        from mindspore import nn
+
+        class TrainState(nn.Cell):
+            def __init__(self, cells):
+                super().__init__(auto_prefix=False)
+                self.parts = nn.CellList(list(cells.values()))
+
+        return TrainState(self._train_state_cells)
+
+    def checkpoint_meta(self) -> dict:
+        """Meta stored with a checkpoint: the finished epochs and iterations
+        (where a resumed run continues), seed, config and classes."""
+        dataset_meta = None
+        for split in ('train', 'val', 'test'):
+            loader = self._loaders.get(split)
+            if loader is not None and getattr(loader.dataset, 'metainfo', None):
+                dataset_meta = {'classes': list(loader.dataset.metainfo.get('classes') or [])}
+                break
+        return dict(epoch=self.completed_epochs, iter=self.completed_iters, seed=self.seed,
+                    world_size=self.world_size, time=time.strftime('%Y%m%d_%H%M%S'),
+                    config=self.cfg.pretty_text if self.cfg is not None else None,
+                    dataset_meta=dataset_meta, hook_state=dict(self.hook_state))
+
+    def save_checkpoint(self, path: str, save_optimizer: bool = True) -> str:
+        """Write the model (and the training state) to ``path`` atomically."""
+        from mmcls_ms.utils.checkpoint import save_checkpoint
+        meta = self.checkpoint_meta()
+        self.call_hook('before_save_checkpoint', checkpoint=meta)
+        state = self._train_state() if save_optimizer and self._train_state_cells else None
+        return save_checkpoint(self.model, path, meta=meta, optimizer=state)
+
+    def _load_or_resume(self, weights_only=False):
+        from mmcls_ms.utils.checkpoint import load_checkpoint
+        resume = self.resume_from
+        if resume and not weights_only:
+            path = self.load_from if isinstance(self.load_from, str) else None
+            if isinstance(resume, str):
+                path = resume
+            if path is None:
+                path = find_latest_checkpoint(self.work_dir)
+                if path is None:
+                    self.logger.warning(f'resume: no checkpoint in {self.work_dir} '
+                                        f'(no last_checkpoint file); training from scratch.')
+                    return
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'--resume {path}: no such checkpoint file. Give an '
+                                        'existing .ckpt, or --resume alone to pick the latest '
+                                        'one in the work_dir.')
+            self.resume(path)
+        elif self.load_from:
+            report = load_checkpoint(self.model, self.load_from, strict=False)
+            self.logger.info(f'Loaded weights from {self.load_from}')
+            self._loaded_meta = report.meta
+
+    def resume(self, path: str) -> None:
+        """Restore model, optimizer, loss scale, EMA, schedulers and position."""
+        from mmcls_ms.utils.checkpoint import load_checkpoint
+        report = load_checkpoint(self.model, path, strict=True, optimizer=self._train_state())
+        meta = report.meta or {}
+        if meta.get('seed') is not None and meta['seed'] != self.seed:
+            self.seed = meta['seed']  # the data order and augmentation follow the seed
+            self._loaders = {}
+            self.train_loop.dataloader = self.train_dataloader
+            if self.val_loop is not None:
+                self.val_loop = self._build_eval_loop('val')
+        self.epoch, self.iter = int(meta.get('epoch', 0)), int(meta.get('iter', 0))
+        self.completed_epochs, self.completed_iters = self.epoch, self.iter
+        self.hook_state = dict(meta.get('hook_state') or {})
+        # replay the schedulers to the resumed position (they are deterministic)
+        self.lr_groups.reset()
+        self.schedulers = build_param_schedulers(self.param_scheduler_cfg, self.lr_groups,
+                                                 epoch_length=len(self.train_dataloader))
+        for scheduler in self.schedulers:
+            for _ in range(self.epoch if scheduler.by_epoch else self.iter):
+                scheduler.step()
+        self.train_step.optimizer.set_group_lrs(self.lr_groups.lrs)
+        self.call_hook('after_load_checkpoint', checkpoint=meta)
+        self.logger.info(f'Resumed from {path}: epoch {self.epoch}, iteration {self.iter}')

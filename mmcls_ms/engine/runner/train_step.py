@@ -1,0 +1,110 @@
+"""The compiled steps: one graph for a whole training step, one for inference.
+
+``TrainStep`` runs forward, loss, gradients, the data-parallel all-reduce,
+loss-scale bookkeeping, gradient clipping and the optimizer update in one
+``construct``, so graph mode compiles the whole step once.
+
+Non-finite gradients never reach the parameters: the update is skipped and the
+step reports ``finite=False``.  With a dynamic loss scale that is routine (the
+scale is halved); otherwise the runner stops with a clear error.
+"""
+import numpy as np
+from mindspore import Parameter, Tensor, nn, ops
+from mindspore.amp import all_finite
+
+_unscale = ops.MultitypeFuncGraph('unscale')
+
+
+@_unscale.register('Tensor', 'Tensor')
+def _unscale_grad(inv_scale, grad):
+    return grad * ops.cast(inv_scale, grad.dtype)
+
+
+class _LossCell(nn.Cell):
+    """``model.loss`` as a Cell, so that it can be differentiated."""
+
+    def __init__(self, model):
+        super().__init__(auto_prefix=False)
+        self.model = model
+
+    def construct(self, inputs, labels):
+        return self.model.loss(inputs, labels)
+
+
+class TrainStep(nn.Cell):
+    """One optimisation step.
+
+    Args:
+        model: the classifier (``loss(inputs, labels)`` gives the loss).
+        optimizer: an mmcls_ms optimizer Cell.
+        max_norm: clip the global gradient norm to this value (None: no clip).
+        loss_scale: initial loss scale (1.0 without mixed precision).
+        dynamic_scale: halve the scale on overflow and grow it by
+            ``growth_factor`` after ``growth_interval`` finite steps.
+        grad_reducer: a Cell averaging gradients across ranks, or None.
+
+    Example:
+        >>> step = TrainStep(model, SGD(model.trainable_params(), lr=0.1))  # doctest: +SKIP
+        >>> loss, finite = step(images, labels)                             # doctest: +SKIP
+    """
+
+    def __init__(self, model, optimizer, max_norm=None, loss_scale=1.0, dynamic_scale=False,
+                 growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
+                 grad_reducer=None):
+        super().__init__(auto_prefix=False)
+        self.loss_cell = _LossCell(model)
+        self.optimizer = optimizer
+        self.weights = optimizer.parameters
+        self.grad = ops.GradOperation(get_by_list=True, sens_param=True)
+        self.hyper_map = ops.HyperMap()
+        self.max_norm = max_norm
+        self.dynamic_scale = dynamic_scale
+        self.growth_factor = growth_factor
+        self.backoff_factor = backoff_factor
+        self.growth_interval = growth_interval
+        self.loss_scale = Parameter(Tensor(np.float32(loss_scale)), name='loss_scale',
+                                    requires_grad=False)
+        self.good_steps = Parameter(Tensor(np.int32(0)), name='loss_scale_good_steps',
+                                    requires_grad=False)
+        self.grad_reducer = grad_reducer
+        self.use_reducer = grad_reducer is not None
+
+    def construct(self, inputs, labels):
+        loss = self.loss_cell(inputs, labels)
+        scale = self.loss_scale
+        sens = ops.ones_like(loss) * ops.cast(scale, loss.dtype)
+        grads = self.grad(self.loss_cell, self.weights)(inputs, labels, sens)
+        if self.use_reducer:
+            grads = self.grad_reducer(grads)
+        grads = self.hyper_map(ops.partial(_unscale, 1.0 / scale), grads)
+        finite = all_finite(grads)
+        if self.max_norm is not None:
+            grads = ops.clip_by_global_norm(grads, self.max_norm)
+        if finite:
+            loss = ops.depend(loss, self.optimizer(grads))
+        if self.dynamic_scale:
+            loss = ops.depend(loss, self._update_scale(finite))
+        return loss, finite
+
+    def _update_scale(self, finite):
+        if finite:
+            good = self.good_steps + 1
+            if good >= self.growth_interval:
+                ops.assign(self.loss_scale, self.loss_scale * self.growth_factor)
+                good = good * 0
+            out = ops.assign(self.good_steps, good)
+        else:
+            ops.assign(self.loss_scale, ops.maximum(self.loss_scale * self.backoff_factor, 1.0))
+            out = ops.assign(self.good_steps, self.good_steps * 0)
+        return out
+
+
+class PredictStep(nn.Cell):
+    """Inference: ``(pred_scores, pred_labels)`` for a batch."""
+
+    def __init__(self, model):
+        super().__init__(auto_prefix=False)
+        self.model = model
+
+    def construct(self, inputs):
+        return self.model.predict(inputs)

@@ -1,0 +1,5 @@
+from .param_scheduler import (ConstantLR, CosineAnnealingLR, ExponentialLR, LinearLR,
+                              MultiStepLR, ParamGroups, PolyLR, StepLR, build_param_schedulers)
+
+__all__ = ['ParamGroups', 'ConstantLR', 'LinearLR', 'StepLR', 'MultiStepLR', 'ExponentialLR',
+           'CosineAnnealingLR', 'PolyLR', 'build_param_schedulers']

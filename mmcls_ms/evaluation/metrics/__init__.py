@@ -1,0 +1,4 @@
+from .base import BaseMetric
+from .single_label import Accuracy, ConfusionMatrix, SingleLabelMetric
+
+__all__ = ['BaseMetric', 'Accuracy', 'SingleLabelMetric', 'ConfusionMatrix']

@@ -1,0 +1,38 @@
+"""Run a command-line tool: clear one-line errors, no noise at exit.
+
+Known user errors (a missing file, a bad config key, a malformed override, a
+NaN loss, a wrong checkpoint) end with ``error: <message>`` and exit status 1,
+not a stack trace.  Set ``MMCLS_MS_DEBUG=1`` to see the traceback.
+
+MindSpore 2.10 prints ``Cell.__del__`` warnings while the interpreter shuts
+down after a compiled run; they are harmless, so the tools flush their output
+and exit with ``os._exit`` to skip that teardown.
+"""
+import os
+import sys
+import traceback
+
+USER_ERRORS = (FileNotFoundError, KeyError, ValueError, FloatingPointError)
+
+
+def run_cli(main, argv=None) -> None:
+    """Call ``main(argv)``; report errors cleanly and exit without teardown noise."""
+    code = 0
+    try:
+        main(argv)
+    except KeyboardInterrupt:
+        print('Interrupted.', file=sys.stderr)
+        code = 130
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, int) and exc.code is not None:
+            print(exc.code, file=sys.stderr)
+    except USER_ERRORS as err:
+        if os.environ.get('MMCLS_MS_DEBUG'):
+            traceback.print_exc()
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f'error: {message}', file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

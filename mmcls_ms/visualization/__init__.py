@@ -1,0 +1,3 @@
+from .visualizer import LocalVisBackend, UniversalVisualizer
+
+__all__ = ['UniversalVisualizer', 'LocalVisBackend']
