@@ -4,9 +4,15 @@ Why this shape:
 
 - The order of an epoch comes from ``DefaultSampler`` (numpy, seeded by
   ``(seed, epoch)``), and each sample is augmented with its own generator
-  seeded by ``(seed, epoch, sample_idx)``.  MindSpore only runs the pipeline in
-  parallel and batches, in order, so a batch never depends on the number of
-  workers.
+  seeded by ``(seed, epoch, sample_idx)``.  MindSpore only runs the work in
+  parallel and hands it over in order, so a batch never depends on the number
+  of workers.
+- A row of the ``GeneratorDataset`` is a whole batch (``BatchSource``): each
+  worker makes complete batches.  Per-image rows cost MindSpore about a
+  millisecond each with 2 workers, as much as decoding a 500x375 JPEG.
+- Workers are threads by default: OpenCV decodes and resizes without the GIL,
+  and threads start instantly and share memory.  ``worker_type='process'``
+  gives separate processes for pipelines heavy in Python code.
 - Pixels travel as uint8 (4x less copying than float32); the model's data
   preprocessor casts and normalises.
 - A new ``GeneratorDataset`` is built per epoch (and for ``iter_from``), which
@@ -26,7 +32,7 @@ IGNORED_KEYS = ('persistent_workers', 'pin_memory', 'prefetch_factor', 'timeout'
                 'worker_init_fn', 'multiprocessing_context', 'generator')
 COLLATE_FNS = ('default_collate', 'pseudo_collate')
 COLUMNS = ['inputs', 'gt_label', 'sample_idx']
-WORKER_TYPES = ('process', 'thread')
+WORKER_TYPES = ('thread', 'process')
 
 
 def collate_sample(out):
@@ -74,6 +80,24 @@ def stack_batch(rows):
             'sample_idx': np.stack([r[2] for r in rows])}
 
 
+class BatchSource:
+    """Random-access source whose row ``b`` is a whole batch: one hand-over per
+    batch instead of per image keeps MindSpore's per-row cost small."""
+
+    def __init__(self, source, batch_size):
+        self.source = source
+        self.batch_size = batch_size
+
+    def __len__(self):
+        return math.ceil(len(self.source) / self.batch_size)
+
+    def __getitem__(self, b):
+        start = b * self.batch_size
+        stop = min(start + self.batch_size, len(self.source))
+        batch = stack_batch([self.source[k] for k in range(start, stop)])
+        return batch['inputs'], batch['gt_label'], batch['sample_idx']
+
+
 class DataLoader:
     """Batches of one rank, in a reproducible order.
 
@@ -88,7 +112,7 @@ class DataLoader:
             0 runs the pipeline in this process without MindSpore (debugging).
         drop_last (bool): drop the last incomplete batch.
         seed (int): seeds the per-sample augmentation.
-        worker_type (str): 'process' (default) or 'thread' workers.
+        worker_type (str): 'thread' (default) or 'process' workers.
 
     Example:
         >>> loader = build_dataloader(cfg, seed=0)  # doctest: +SKIP
@@ -97,7 +121,7 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size, sampler, num_workers=0, drop_last=False, seed=0,
-                 worker_type='process'):
+                 worker_type='thread'):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be a positive int, got {batch_size!r}.')
         if not isinstance(num_workers, int) or num_workers < 0:
@@ -151,11 +175,11 @@ class DataLoader:
 
     def _iter_mindspore(self, source):
         import mindspore.dataset as ds  # import here: building configs needs no MindSpore
-        workers = min(self.num_workers, len(source))
+        batches = BatchSource(source, self.batch_size)
+        workers = min(self.num_workers, len(batches))
         dataset = ds.GeneratorDataset(
-            source, column_names=COLUMNS, shuffle=False, num_parallel_workers=workers,
+            batches, column_names=COLUMNS, shuffle=False, num_parallel_workers=workers,
             python_multiprocessing=self.worker_type == 'process' and workers > 1)
-        dataset = dataset.batch(self.batch_size, drop_remainder=False)
         iterator = dataset.create_tuple_iterator(output_numpy=True, num_epochs=1,
                                                  do_copy=False)
         try:
@@ -177,7 +201,7 @@ def build_dataloader(dataloader_cfg, seed=None, rank=0, world_size=1):
         dataloader_cfg (dict): ``batch_size``, ``num_workers``, ``dataset``
             (config or object), ``sampler=dict(type='DefaultSampler',
             shuffle=...)``, optional ``drop_last`` (default False),
-            ``worker_type`` ('process' | 'thread').  PyTorch-only keys
+            ``worker_type`` ('thread' | 'process').  PyTorch-only keys
             (``persistent_workers``, ``pin_memory``, ``collate_fn``...) are
             accepted and ignored.
         seed (int, optional): order and augmentation seed; None draws one.
@@ -211,7 +235,7 @@ def build_dataloader(dataloader_cfg, seed=None, rank=0, world_size=1):
                        f'{sorted(dataloader_cfg)}).') from None
     num_workers = cfg.pop('num_workers', 0)
     drop_last = cfg.pop('drop_last', False)
-    worker_type = cfg.pop('worker_type', 'process')
+    worker_type = cfg.pop('worker_type', 'thread')
     sampler_cfg = cfg.pop('sampler', None) or dict(type='DefaultSampler', shuffle=True)
     if cfg:
         raise KeyError(f'Unknown dataloader config keys {sorted(cfg)}.')

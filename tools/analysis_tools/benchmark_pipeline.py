@@ -1,0 +1,169 @@
+"""Images per second of a config's data pipelines, next to MindCV's pipeline.
+
+Writes ``--num-images`` JPEGs of ``--image-size`` (default 500x375, smooth
+natural-looking content) into a temporary class-folder dataset, then times a
+full pass of:
+
+- mmcls_ms's loader (``build_dataloader``) with the config's train and test
+  pipelines, at each ``--workers`` count (and each ``--worker-types``);
+- MindCV's pipelines built directly from ``mindspore.dataset`` ops, as
+  MindCV's ``create_transforms`` builds them (uint8 output, no Normalize):
+  train = ImageFolderDataset -> RandomCropDecodeResize(299) ->
+  RandomHorizontalFlip -> HWC2CHW; test = Decode -> Resize(341) ->
+  CenterCrop(299) -> HWC2CHW.
+
+Each setting is run ``--repeats`` times (interleaved) and the best pass is
+reported: img/s includes building the pipeline and its workers, as every
+epoch pays that.  This is a benchmark, not a test: numbers vary with the
+machine's load.
+
+Example:
+    python tools/analysis_tools/benchmark_pipeline.py \\
+        configs/inception_v3/inception-v3_8xb32_in1k.py --workers 1 2
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+import mmcls_ms  # noqa: E402,F401  (sets the oneDNN ISA before MindSpore runs)
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+
+from mmcls_ms.datasets import build_dataloader  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', nargs='?',
+                        default='configs/inception_v3/inception-v3_8xb32_in1k.py')
+    parser.add_argument('--num-images', type=int, default=256)
+    parser.add_argument('--image-size', type=int, nargs=2, default=(500, 375),
+                        metavar=('W', 'H'))
+    parser.add_argument('--batch-size', type=int, default=32)
+    parser.add_argument('--workers', type=int, nargs='+', default=[1, 2])
+    parser.add_argument('--worker-types', nargs='+', default=['process', 'thread'],
+                        choices=['process', 'thread'])
+    parser.add_argument('--repeats', type=int, default=2)
+    parser.add_argument('--crop', type=int, default=299, help='MindCV crop size')
+    parser.add_argument('--skip-mindcv', action='store_true')
+    parser.add_argument('--out', help='append the results as one JSON line to this file')
+    return parser.parse_args()
+
+
+def natural_image(rng, width, height):
+    """Smooth colour blobs plus mild noise: JPEG sizes like a photo's."""
+    small = rng.integers(0, 256, (height // 16 + 1, width // 16 + 1, 3), dtype=np.uint8)
+    img = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC).astype(np.int16)
+    img += rng.integers(-12, 13, img.shape, dtype=np.int16)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def write_images(root, num, width, height):
+    rng = np.random.default_rng(0)
+    for i in range(num):
+        folder = osp.join(root, 'train', f'class_{i % 4}')
+        os.makedirs(folder, exist_ok=True)
+        cv2.imwrite(osp.join(folder, f'{i:05d}.jpg'), natural_image(rng, width, height),
+                    [cv2.IMWRITE_JPEG_QUALITY, 90])
+
+
+def time_pass(make_iter):
+    start = time.perf_counter()
+    count = 0
+    for batch in make_iter():
+        count += len(batch)
+    return count, time.perf_counter() - start
+
+
+def ours(cfg, pipeline, root, workers, worker_type, batch_size):
+    loader_cfg = dict(batch_size=batch_size, num_workers=workers, worker_type=worker_type,
+                      dataset=dict(type='CustomDataset', data_root=root, data_prefix='train',
+                                   pipeline=pipeline),
+                      sampler=dict(type='DefaultSampler', shuffle=True))
+    loader = build_dataloader(loader_cfg, seed=0)
+
+    def run():
+        for batch in loader:
+            yield batch['gt_label']
+    return run
+
+
+def mindcv(train, root, workers, batch_size, crop):
+    import mindspore.dataset as ds
+    import mindspore.dataset.vision as vision
+    from mindspore.dataset.vision import Inter
+
+    def run():
+        data = ds.ImageFolderDataset(osp.join(root, 'train'), shuffle=True,
+                                     num_parallel_workers=workers)
+        if train:
+            ops = [vision.RandomCropDecodeResize(crop, scale=(0.08, 1.0), ratio=(0.75, 1.333),
+                                                 interpolation=Inter.BILINEAR),
+                   vision.RandomHorizontalFlip(prob=0.5)]
+        else:
+            resize = int(crop / 0.875)  # MindCV: crop_pct 0.875 -> 341 for 299
+            ops = [vision.Decode(), vision.Resize(resize, interpolation=Inter.BILINEAR),
+                   vision.CenterCrop(crop)]
+        ops.append(vision.HWC2CHW())
+        data = data.map(ops, input_columns='image', num_parallel_workers=workers)
+        data = data.batch(batch_size, drop_remainder=False)
+        for _, label in data.create_tuple_iterator(output_numpy=True, num_epochs=1):
+            yield label
+    return run
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    pipelines = {'train': cfg.train_dataloader.dataset.pipeline,
+                 'test': cfg.val_dataloader.dataset.pipeline}
+    width, height = args.image_size
+    results = []
+    with tempfile.TemporaryDirectory(prefix='mmcls_ms_bench_') as root:
+        write_images(root, args.num_images, width, height)
+        settings = []
+        for split, pipeline in pipelines.items():
+            for workers in args.workers:
+                for wtype in args.worker_types:
+                    settings.append((f'mmcls_ms {split}', workers, wtype,
+                                     ours(cfg, pipeline, root, workers, wtype, args.batch_size)))
+                if not args.skip_mindcv:
+                    settings.append((f'mindcv {split}', workers, 'mindspore-c++',
+                                     mindcv(split == 'train', root, workers, args.batch_size,
+                                            args.crop)))
+        best = {}
+        for _ in range(args.repeats):  # interleaved: the machine's drift hits all alike
+            for name, workers, wtype, run in settings:
+                count, seconds = time_pass(run)
+                key = (name, workers, wtype)
+                best[key] = max(best.get(key, 0.0), count / seconds)
+        print(f'{args.num_images} JPEGs of {width}x{height}, batch {args.batch_size}, '
+              f'best of {args.repeats} passes (img/s, pipeline start-up included)')
+        print(f'{"pipeline":<16}{"workers":>8}  {"worker type":<15}{"img/s":>9}')
+        for (name, workers, wtype), ips in best.items():
+            print(f'{name:<16}{workers:>8}  {wtype:<15}{ips:>9.1f}')
+            results.append(dict(pipeline=name, workers=workers, worker_type=wtype,
+                                images_per_s=round(ips, 2)))
+        for split in pipelines:
+            for workers in args.workers:
+                ref = best.get((f'mindcv {split}', workers, 'mindspore-c++'))
+                for wtype in args.worker_types:
+                    mine = best.get((f'mmcls_ms {split}', workers, wtype))
+                    if ref and mine:
+                        print(f'ratio mmcls_ms/mindcv {split}, {workers} workers ({wtype}): '
+                              f'{mine / ref:.2f}')
+    if args.out:
+        with open(args.out, 'a') as f:
+            f.write(json.dumps(dict(config=args.config, image_size=[width, height],
+                                    num_images=args.num_images, results=results)) + '\n')
+
+
+if __name__ == '__main__':
+    main()
