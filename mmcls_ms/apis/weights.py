@@ -70,6 +70,17 @@ def _detect_and_convert(raw_path: str):
     return converted, meta
 
 
+def _is_native(path: str) -> bool:
+    """An mmcls_ms checkpoint (it carries our meta record) needs no conversion."""
+    from mmcls_ms.utils.checkpoint import read_checkpoint_meta, sniff_format
+    try:
+        if sniff_format(path) not in ('ckpt', 'safetensors'):
+            return False
+        return bool(read_checkpoint_meta(path))
+    except Exception:  # unreadable here: the converter gives the clear error
+        return False
+
+
 def prepare_checkpoint(path_or_url: str, mirror: Optional[str] = None,
                        url_mapping: UrlMapping = None, progress: bool = True) -> str:
     """Return a local mmcls_ms-layout checkpoint for ``path_or_url``.
