@@ -112,6 +112,7 @@ class _EvalLoop:
         self.runner = runner
         self.dataloader = dataloader
         self.evaluator = evaluator
+        self.last_metrics = None
 
     def run(self):
         runner, mode = self.runner, self.mode
@@ -126,6 +127,7 @@ class _EvalLoop:
             runner.call_hook(f'after_{mode}_iter', batch_idx=batch_idx, data_batch=batch,
                              outputs=(scores, labels))
         metrics = self.evaluator.evaluate()
+        self.last_metrics = metrics
         runner.call_hook(f'after_{mode}_epoch', metrics=metrics)
         runner.call_hook(f'after_{mode}')
         return metrics

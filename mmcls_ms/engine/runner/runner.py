@@ -413,7 +413,17 @@ class Runner:
                          f'{self.world_size} ranks per step), {len(loader.dataset)} samples')
         self.train_loop.run()
         self.call_hook('after_run')
+        self._log_final()
         return self.model
+
+    def _log_final(self):
+        last = self.val_loop.last_metrics if self.val_loop is not None else None
+        if not last:
+            return
+        text = '  '.join(f'{k}: {v:.4f}' for k, v in last.items() if np.ndim(v) == 0)
+        best = self.hook_state.get('best_score')
+        extra = f' (best {best:.4f})' if best is not None else ''
+        self.logger.info(f'Training finished. Final validation: {text}{extra}')
 
     def val(self) -> dict:
         """Validate once; return the metrics."""
@@ -425,7 +435,8 @@ class Runner:
         """Test once; return the metrics."""
         self._load_or_resume(weights_only=True)
         self.call_hook('before_run')
-        metrics = self._build_eval_loop('test').run()
+        self.test_loop = self._build_eval_loop('test')
+        metrics = self.test_loop.run()
         self.call_hook('after_run')
         return metrics
 

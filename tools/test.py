@@ -1,0 +1,112 @@
+"""Evaluate a checkpoint on the config's test set.
+
+    python tools/test.py configs/vgg/vgg11bn-gap_1xb32_digits.py work_dirs/vgg11bn-gap_1xb32_digits/epoch_5.ckpt
+    python tools/test.py CONFIG CKPT --out preds.json --out-item pred
+    python tools/test.py CONFIG CKPT --show-dir vis/
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import pickle
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import mmcls_ms  # noqa: E402,F401
+from mmcls_ms.utils.cli import run_cli  # noqa: E402
+from mmcls_ms.utils.config import load_config  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save the evaluation logs')
+    parser.add_argument('--out', help='write the results here (.json or .pkl)')
+    parser.add_argument('--out-item', choices=['metrics', 'pred'], default='metrics',
+                        help="what --out holds: the metrics, or one prediction per sample")
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='override config settings, e.g. test_dataloader.batch_size=64')
+    parser.add_argument('--show-dir', help='write each test image with its prediction here')
+    parser.add_argument('--interval', type=int, default=1,
+                        help='with --show-dir: draw every n-th sample')
+    parser.add_argument('--launcher', choices=['none', 'msrun'], default='none',
+                        help='job launcher (tools/dist_test.sh uses msrun)')
+    return parser.parse_args(argv)
+
+
+def predictions(runner):
+    """One dict per sample, in dataset order."""
+    scores, labels, gts, idx = runner.test_loop.evaluator.collected()
+    dataset = runner.test_dataloader.dataset
+    classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+    rows = []
+    for s, p, g, i in zip(scores, labels, gts, idx):
+        info = dataset.get_data_info(int(i))
+        row = dict(sample_idx=int(i), img_path=info.get('img_path'), gt_label=int(g),
+                   pred_label=int(p), pred_score=float(s[p]), pred_scores=s.tolist())
+        if classes:
+            row['pred_class'] = classes[int(p)]
+        rows.append(row)
+    return rows
+
+
+def write_out(path, obj):
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    if path.endswith(('.pkl', '.pickle')):
+        with open(path, 'wb') as f:
+            pickle.dump(obj, f)
+    else:
+        with open(path, 'w') as f:
+            json.dump(obj, f, indent=1)
+
+
+def print_table(metrics):
+    from rich.table import Table
+    from mmcls_ms.utils.logging import console
+    table = Table(title='Test results')
+    table.add_column('metric')
+    table.add_column('value', justify='right')
+    for key, value in metrics.items():
+        if hasattr(value, 'ndim') and value.ndim > 0:
+            continue
+        table.add_row(key, f'{float(value):.4f}')
+    console.print(table)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if not osp.isfile(args.checkpoint) and not args.checkpoint.startswith(('http://',
+                                                                            'https://')):
+        raise FileNotFoundError(f'Checkpoint not found: {args.checkpoint}')
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    cfg.launcher = args.launcher
+    if args.show_dir:
+        hooks = cfg.setdefault('default_hooks', {})
+        hooks['visualization'] = dict(type='VisualizationHook', enable=True,
+                                      out_dir=args.show_dir, interval=args.interval)
+    from mmcls_ms.engine import Runner
+    from mmcls_ms.utils import register_all_modules
+    register_all_modules()
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if runner.rank == 0:
+        print_table(metrics)
+        if args.out:
+            if args.out_item == 'pred':
+                write_out(args.out, predictions(runner))
+            else:
+                write_out(args.out, {k: (v.tolist() if hasattr(v, 'tolist') else v)
+                                     for k, v in metrics.items()})
+            runner.logger.info(f'Results written to {args.out}')
+    return metrics
+
+
+if __name__ == '__main__':
+    run_cli(main)
