@@ -1,9 +1,16 @@
 """Transforms (numpy + OpenCV) with mmpretrain's names and arguments."""
+from .auto_augment import (AutoAugment, AutoContrast, Brightness, ColorTransform, Contrast,
+                           Cutout, Equalize, Invert, Posterize, RandAugment, Rotate, Sharpness,
+                           Shear, Solarize, SolarizeAdd, Translate)
+from .color import ColorJitter
 from .compose import Compose
+from .erasing import RandomErasing
 from .formatting import PackInputs
 from .geometric import CenterCrop, RandomCrop, RandomFlip, RandomResizedCrop, Resize, ResizeEdge
 from .loading import ImageReadError, LoadImageFromFile, read_image
 
-__all__ = ['Compose', 'PackInputs', 'CenterCrop', 'RandomCrop', 'RandomFlip',
-           'RandomResizedCrop', 'Resize', 'ResizeEdge', 'ImageReadError', 'LoadImageFromFile',
-           'read_image']
+__all__ = ['AutoAugment', 'AutoContrast', 'Brightness', 'ColorTransform', 'Contrast', 'Cutout',
+           'Equalize', 'Invert', 'Posterize', 'RandAugment', 'Rotate', 'Sharpness', 'Shear',
+           'Solarize', 'SolarizeAdd', 'Translate', 'ColorJitter', 'Compose', 'RandomErasing',
+           'PackInputs', 'CenterCrop', 'RandomCrop', 'RandomFlip', 'RandomResizedCrop', 'Resize',
+           'ResizeEdge', 'ImageReadError', 'LoadImageFromFile', 'read_image']
