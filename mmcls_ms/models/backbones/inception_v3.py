@@ -292,6 +292,8 @@ class InceptionV3(nn.Cell):
         self.Mixed_7c = InceptionE(2048, norm_cfg, include_pad)
 
         if self.with_classifier:
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.flatten = nn.Flatten()
             self.dropout = nn.Dropout(p=dropout) if dropout > 0 else nn.Identity()
             self.fc = nn.Dense(2048, num_classes, weight_init=trunc_normal(0.1),
                                bias_init='zeros')
@@ -314,7 +316,7 @@ class InceptionV3(nn.Cell):
         if not self.with_classifier:
             return (x,)
 
-        x = ops.mean(x, axis=(2, 3))  # AdaptiveAvgPool2d(1) + flatten
+        x = self.flatten(self.avgpool(x))
         logits = self.fc(self.dropout(x))
         if aux is None:
             return (logits,)
