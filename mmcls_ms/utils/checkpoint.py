@@ -21,6 +21,7 @@ import os
 import re
 import struct
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -546,9 +547,12 @@ def load_state_dict(model, state: Dict[str, np.ndarray], strict: bool = False,
 
     if logger:
         _log(report.table(), 'INFO' if report.ok else 'WARNING')
-        for name, ckpt_shape, model_shape in report.mismatched_keys:
-            _log(f'Skipped {name}: checkpoint shape {ckpt_shape} does not match model shape '
-                 f'{model_shape}; it keeps its initial value.', 'WARNING')
+    if report.mismatched_keys:
+        skipped = '; '.join(f'{name}: checkpoint {c} vs model {m}'
+                            for name, c, m in report.mismatched_keys)
+        warnings.warn(f'Skipped {len(report.mismatched_keys)} parameters of {path!r} whose '
+                      f'shapes differ from the model; they keep their initial values '
+                      f'({skipped}).', stacklevel=3)
     return report
 
 
