@@ -266,7 +266,7 @@ def detect_model(keys, src_format: str) -> str:
     depth = {sum(v): d for d, v in VGG_CONVS_PER_STAGE.items()}.get(len(convs))
     if depth is None:
         raise ValueError(f'Found {len(convs)} VGG convolutions; expected 8, 10, 13 or 16. '
-                         f'Pass model= one of {MODELS}.')
+                         f'The file may be incomplete; or pass model= one of {MODELS}.')
     return f'vgg{depth}' + ('_bn' if with_bn else '')
 
 
@@ -318,11 +318,14 @@ def _convert(state, src_format='auto', model=None, progress=False):
         src_format = detect_source_format(state)
     if src_format not in SRC_FORMATS:
         raise ValueError(f'src_format must be auto or one of {SRC_FORMATS}, got {src_format!r}')
-    detected = detect_model(state, src_format)
     if model is None:
-        model = detected
+        model = detect_model(state, src_format)
     else:
         model = canonical_model_name(model)
+        try:
+            detected = detect_model(state, src_format)
+        except ValueError:  # incomplete file: the missing keys will say more
+            detected = model
         if model != detected:
             raise ValueError(f'model={model!r} was given, but the checkpoint keys look like '
                              f'{detected!r}. Check the file, or drop model= to auto-detect.')
