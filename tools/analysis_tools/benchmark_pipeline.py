@@ -12,6 +12,9 @@ full pass of:
   RandomHorizontalFlip -> HWC2CHW; test = Decode -> Resize(341) ->
   CenterCrop(299) -> HWC2CHW.
 
+It also checks, pixel by pixel on one of the JPEGs, whether MindSpore's C++
+ops could stand in for the OpenCV ones (``--skip-mindcv`` skips both).
+
 Each setting is run ``--repeats`` times (interleaved) and the best pass is
 reported: img/s includes building the pipeline and its workers, as every
 epoch pays that.  This is a benchmark, not a test: numbers vary with the
@@ -119,6 +122,32 @@ def mindcv(train, root, workers, batch_size, crop):
     return run
 
 
+def fast_path_check(path):
+    """Max pixel difference between MindSpore's C++ vision ops and ours."""
+    import mindspore.dataset.vision as vision
+    from mindspore.dataset.vision import Inter
+
+    from mmcls_ms.datasets.transforms import CenterCrop, ResizeEdge, read_image
+    raw = np.fromfile(path, np.uint8)
+    ours_img = read_image(path)
+    ms_img = vision.Decode()(raw)[..., ::-1]  # RGB -> BGR
+    rows = [('Decode vs cv2.imdecode', ms_img, ours_img)]
+    ours_resized = ResizeEdge(342)(dict(img=ours_img))['img']
+    ms_resized = vision.Resize(342, Inter.BILINEAR)(ms_img[..., ::-1].copy())[..., ::-1]
+    rows.append(('Resize(342) vs ResizeEdge(342)', ms_resized, ours_resized))
+    ours_crop = CenterCrop(299)(dict(img=ours_resized))['img']
+    ms_crop = vision.CenterCrop(299)(ms_resized.copy())
+    rows.append(('CenterCrop(299)', ms_crop, ours_crop))
+    rows.append(('HorizontalFlip', vision.HorizontalFlip()(ours_img.copy()), ours_img[:, ::-1]))
+    print('MindSpore C++ op vs mmcls_ms (OpenCV), one 500x375 JPEG:')
+    for name, a, b in rows:
+        same_shape = a.shape == b.shape
+        diff = int(np.abs(a.astype(int) - b.astype(int)).max()) if same_shape else None
+        print(f'  {name:<32} max |diff| = {diff}')
+    return {name: (int(np.abs(a.astype(int) - b.astype(int)).max())
+                   if a.shape == b.shape else None) for name, a, b in rows}
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -128,6 +157,9 @@ def main():
     results = []
     with tempfile.TemporaryDirectory(prefix='mmcls_ms_bench_') as root:
         write_images(root, args.num_images, width, height)
+        checks = None
+        if not args.skip_mindcv:
+            checks = fast_path_check(osp.join(root, 'train', 'class_0', '00000.jpg'))
         settings = []
         for split, pipeline in pipelines.items():
             for workers in args.workers:
@@ -162,7 +194,8 @@ def main():
     if args.out:
         with open(args.out, 'a') as f:
             f.write(json.dumps(dict(config=args.config, image_size=[width, height],
-                                    num_images=args.num_images, results=results)) + '\n')
+                                    num_images=args.num_images, results=results,
+                                    fast_path_max_diff=checks)) + '\n')
 
 
 if __name__ == '__main__':
