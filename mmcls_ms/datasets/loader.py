@@ -15,6 +15,17 @@ Why this shape:
   gives separate processes for pipelines heavy in Python code.
 - Pixels travel as uint8 (4x less copying than float32); the model's data
   preprocessor casts and normalises.
+- No MindSpore C++ vision ops in the pipeline (checked by
+  ``tools/analysis_tools/benchmark_pipeline.py``): their ``Decode``,
+  ``Resize`` and ``HorizontalFlip`` give the very same pixels as OpenCV (they
+  run the same libjpeg-turbo / OpenCV code, so there is no speed to gain);
+  ``CenterCrop`` puts an odd margin on the other side (floor instead of
+  mmcv's round-half-even: 21 vs 22 rows for 342 -> 299), and
+  ``RandomResizedCrop`` / ``RandomCropDecodeResize`` draw from MindSpore's
+  global generator, which cannot be seeded per sample, so batches would
+  depend on the number of workers.  ``RandomCropDecodeResize`` is faster
+  because it decodes only the crop, but its pixels differ from mmpretrain's
+  decode-crop-resize.
 - A new ``GeneratorDataset`` is built per epoch (and for ``iter_from``), which
   is how the epoch and the resume position reach the workers.
 """

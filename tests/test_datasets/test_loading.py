@@ -74,3 +74,16 @@ def test_to_float32(image_files):
 
 def test_matches_cv2_imread(image_files):
     assert np.array_equal(load(image_files['jpeg'])['img'], cv2.imread(image_files['jpeg']))
+
+
+@pytest.mark.parametrize('kind', ['png', 'gray', 'rgba', 'png16', 'exif'])
+def test_pillow_backend_agrees_with_opencv(image_files, kind):
+    cv = load(image_files[kind])['img']
+    pil = load(image_files[kind], imdecode_backend='pillow')['img']
+    assert pil.shape == cv.shape and pil.dtype == np.uint8
+    assert np.abs(pil.astype(int) - cv.astype(int)).max() <= (2 if kind == 'exif' else 0)
+
+
+def test_pillow_backend_corrupt_file(image_files):
+    with pytest.raises(ImageReadError, match='corrupt.jpg'):
+        load(image_files['corrupt'], imdecode_backend='pillow')

@@ -11,7 +11,26 @@ class ImageReadError(IOError):
     """An image file that is missing, unreadable or not a decodable image."""
 
 
-def read_image(path, color_type='color'):
+def _decode_pillow(buf, path, color_type):
+    """Decode with Pillow (EXIF orientation applied, alpha dropped), to BGR."""
+    import io
+
+    from PIL import Image, ImageOps
+    try:
+        with Image.open(io.BytesIO(buf.tobytes())) as pil:
+            pil = ImageOps.exif_transpose(pil)
+            if pil.mode in ('I;16', 'I;16B', 'I;16L', 'I'):  # 16/32-bit gray: keep the top byte
+                arr = np.asarray(pil).astype(np.uint32)
+                gray = (arr >> 8).clip(0, 255).astype(np.uint8)
+                pil = Image.fromarray(gray)
+            pil = pil.convert('L' if color_type == 'grayscale' else 'RGB')
+            arr = np.asarray(pil)
+    except Exception as err:  # PIL raises many types for bad files
+        raise ImageReadError(f'Cannot decode image file {path!r} with Pillow: {err}') from err
+    return arr if color_type == 'grayscale' else np.ascontiguousarray(arr[..., ::-1])
+
+
+def read_image(path, color_type='color', backend='cv2'):
     """Decode ``path`` with OpenCV; always returns HxWx3 uint8 BGR for 'color'.
 
     ``cv2.IMREAD_COLOR`` already does what training needs: grayscale becomes
@@ -31,6 +50,9 @@ def read_image(path, color_type='color'):
         raise ImageReadError(f'Cannot read image file {path!r}: {err}') from err
     if buf.size == 0:
         raise ImageReadError(f'Image file {path!r} is empty (0 bytes).')
+    if backend == 'pillow':
+        img = _decode_pillow(buf, path, color_type)
+        return img[..., None] if img.ndim == 2 else img
     flag = cv2.IMREAD_GRAYSCALE if color_type == 'grayscale' else cv2.IMREAD_COLOR
     img = cv2.imdecode(buf, flag)
     if img is None:
@@ -53,8 +75,9 @@ class LoadImageFromFile:
         color_type (str): 'color' (default, 3 channels) or 'grayscale'
             (HxWx1).
         ignore_empty (bool): return None instead of raising for a missing file.
-        imdecode_backend, file_client_args, backend_args: accepted for
-            mmpretrain configs; only OpenCV decoding of local files exists.
+        imdecode_backend (str): 'cv2' (default) or 'pillow'.
+        file_client_args, backend_args: accepted for mmpretrain configs; only
+            local files are read.
 
     Example:
         >>> LoadImageFromFile()(dict(img_path='a.jpg'))['img'].shape  # doctest: +SKIP
@@ -71,12 +94,13 @@ class LoadImageFromFile:
         self.to_float32 = to_float32
         self.color_type = color_type
         self.ignore_empty = ignore_empty
+        self.imdecode_backend = imdecode_backend
 
     def __call__(self, results):
         path = results['img_path']
         if self.ignore_empty and not os.path.exists(path):
             return None
-        img = read_image(path, self.color_type)
+        img = read_image(path, self.color_type, self.imdecode_backend)
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img
@@ -86,4 +110,4 @@ class LoadImageFromFile:
 
     def __repr__(self):
         return (f'{type(self).__name__}(to_float32={self.to_float32}, '
-                f'color_type={self.color_type!r})')
+                f'color_type={self.color_type!r}, imdecode_backend={self.imdecode_backend!r})')
