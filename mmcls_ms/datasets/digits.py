@@ -14,6 +14,7 @@ import os
 import os.path as osp
 import shutil
 import tempfile
+import warnings
 
 import cv2
 import numpy as np
@@ -46,6 +47,16 @@ def digits_split():
 
 def is_prepared(data_root):
     return osp.isfile(osp.join(data_root, _MARKER))
+
+
+def prepared_size(data_root):
+    """The image side recorded when ``data_root`` was prepared (None if unknown)."""
+    try:
+        with open(osp.join(data_root, _MARKER)) as f:
+            fields = dict(item.split('=') for item in f.read().split())
+        return int(fields['size'])
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 def prepare_digits(data_root='data/digits', size=DIGITS_SIZE, force=False, verbose=False):
@@ -132,6 +143,11 @@ class Digits(CustomDataset):
         if split not in self.SPLITS:
             raise ValueError(f'Digits: unknown split {split!r}; choose one of {self.SPLITS}.')
         prepare_digits(data_root, size=size)
+        prepared = prepared_size(data_root)
+        if prepared is not None and prepared != size:
+            warnings.warn(f'{data_root} holds {prepared}x{prepared} digits, not {size}x{size}; '
+                          'run `python tools/misc/prepare_digits.py --force --size '
+                          f'{size} --data-root {data_root}` to rewrite them.')
         self.split = split
         kwargs.setdefault('classes', DIGITS_CATEGORIES)
         super().__init__(data_root=data_root, data_prefix=split, **kwargs)

@@ -120,6 +120,8 @@ def test_digits_prepared_on_first_use(tmp_path):
     assert prepare_digits(root) == root
     with pytest.raises(ValueError, match="unknown split 'test'"):
         Digits(data_root=root, split='test')
+    with pytest.warns(UserWarning, match='32x32 digits, not 16x16'):
+        Digits(data_root=root, split='val', size=16)
 
 
 def test_digits_refuses_a_foreign_folder(tmp_path):

@@ -142,3 +142,9 @@ def test_mixed_image_sizes_are_a_clear_error(tmp_path, write_folders):
     cfg['dataset']['pipeline'] = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
     with pytest.raises(ValueError, match='differ in shape'):
         collect(build_dataloader(cfg, seed=0))
+
+
+def test_infinite_sampler_config_pads_like_training(tiny_root):
+    loader = build_dataloader(loader_cfg(tiny_root, sampler=dict(type='InfiniteSampler')),
+                              seed=0, rank=1, world_size=2)
+    assert len(loader.sampler) == 13 and len(loader) == 4

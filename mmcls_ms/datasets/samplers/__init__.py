@@ -1,3 +1,3 @@
-from .default_sampler import DefaultSampler
+from .default_sampler import DefaultSampler, InfiniteSampler
 
-__all__ = ['DefaultSampler']
+__all__ = ['DefaultSampler', 'InfiniteSampler']

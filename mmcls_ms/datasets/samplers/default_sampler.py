@@ -66,3 +66,21 @@ class DefaultSampler:
     def __repr__(self):
         return (f'{type(self).__name__}(shuffle={self.shuffle}, seed={self.seed}, '
                 f'round_up={self.round_up}, rank={self.rank}, world_size={self.world_size})')
+
+
+@DATA_SAMPLERS.register_module()
+class InfiniteSampler(DefaultSampler):
+    """mmengine's name for the sampler of iteration-based training.
+
+    The loader already cycles epochs (``IterBasedTrainLoop`` calls
+    ``set_epoch``), so this is a ``DefaultSampler`` that pads every rank
+    (``round_up=True``) and reshuffles per epoch.
+
+    Example:
+        >>> len(InfiniteSampler(10, world_size=3))
+        4
+    """
+
+    def __init__(self, dataset, shuffle=True, seed=0, rank=0, world_size=1):
+        super().__init__(dataset, shuffle=shuffle, seed=seed, round_up=True, rank=rank,
+                         world_size=world_size)
