@@ -91,7 +91,7 @@ def test_random_resized_crop_statistics_stay_in_range():
                             aspect_ratio_range=(3 / 4, 4 / 3))
     rng = np.random.default_rng(0)
     height, width = 375, 500
-    areas, ratios, fallbacks = [], [], 0
+    areas, ratios = [], []
     for _ in range(3000):
         top, left, ch, cw = rrc.crop_params(height, width, rng)
         assert 0 <= top and top + ch <= height and 0 <= left and left + cw <= width
@@ -161,7 +161,8 @@ def test_random_flip_pixels_and_frequency():
     assert abs(np.mean(flips) - 0.5) < 0.04
     both = RandomFlip(prob=[0.3, 0.3], direction=['horizontal', 'vertical'])
     dirs = [both(dict(img=img, rng=rng))['flip_direction'] for _ in range(2000)]
-    assert abs(dirs.count('vertical') / 2000 - 0.3) < 0.04 and abs(dirs.count(None) / 2000 - 0.4) < 0.04
+    assert abs(dirs.count('vertical') / 2000 - 0.3) < 0.04
+    assert abs(dirs.count(None) / 2000 - 0.4) < 0.04
     with pytest.raises(ValueError, match='direction'):
         RandomFlip(0.5, direction='sideways')
 
@@ -177,7 +178,7 @@ def test_random_crop_with_padding():
         # the crop is a window of the zero-padded 8x8 image
     assert len(seen) > 10
     padded = np.pad(img, ((2, 2), (2, 2), (0, 0)))
-    windows = {padded[t:t + 4, l:l + 4].tobytes() for t in range(5) for l in range(5)}
+    windows = {padded[t:t + 4, x:x + 4].tobytes() for t in range(5) for x in range(5)}
     assert seen <= windows
     with pytest.raises(ValueError, match='pad_if_needed'):
         RandomCrop(8)(dict(img=img))
@@ -185,8 +186,8 @@ def test_random_crop_with_padding():
 
 
 def test_reprs_are_readable():
-    text = repr(Compose([dict(type='RandomResizedCrop', scale=299), dict(type='RandomFlip',
-                                                                          prob=0.5)]))
+    text = repr(Compose([dict(type='RandomResizedCrop', scale=299),
+                         dict(type='RandomFlip', prob=0.5)]))
     assert 'RandomResizedCrop(scale=(299, 299)' in text and 'RandomFlip(prob=0.5' in text
     assert math.isclose(RandomResizedCrop(5).aspect_ratio_range[1], 4 / 3)
     assert 'LoadImageFromFile' in repr(LoadImageFromFile())

@@ -32,9 +32,9 @@ def collect(loader):
 
 
 def same_batches(a, b):
+    keys = ('inputs', 'gt_label', 'sample_idx')
     return len(a) == len(b) and all(
-        np.array_equal(x[k], y[k]) for x, y in zip(a, b) for k in ('inputs', 'gt_label',
-                                                                    'sample_idx'))
+        np.array_equal(x[k], y[k]) for x, y in zip(a, b) for k in keys)
 
 
 def test_batches_have_the_contracted_types(tiny_root):
