@@ -193,9 +193,18 @@ class DataLoader:
             python_multiprocessing=self.worker_type == 'process' and workers > 1)
         iterator = dataset.create_tuple_iterator(output_numpy=True, num_epochs=1,
                                                  do_copy=False)
+        done = 0
         try:
             for inputs, labels, idx in iterator:
                 yield {'inputs': inputs, 'gt_label': labels, 'sample_idx': idx}
+                done += 1
+        except RuntimeError:
+            # MindSpore wraps a worker's error in a long RuntimeError. Batches
+            # are deterministic, so redo the failing one here to raise the
+            # original, readable error (e.g. ImageReadError naming the file).
+            if done < len(batches):
+                batches[done]
+            raise
         finally:
             iterator.stop()
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from mmcls_ms.datasets import DefaultSampler, build_dataloader
+from mmcls_ms.datasets.transforms import ImageReadError
 
 TRAIN_PIPELINE = [
     dict(type='LoadImageFromFile'),
@@ -120,9 +121,10 @@ def test_corrupt_image_error_names_the_file(tmp_path, write_folders):
     write_folders(str(tmp_path / 'train'), {'a': 3})
     bad = tmp_path / 'train' / 'a' / 'broken.png'
     bad.write_bytes(b'\x89PNG\r\n\x1a\n' + b'garbage' * 10)
-    for workers in (0, 2):
-        loader = build_dataloader(loader_cfg(str(tmp_path), num_workers=workers), seed=0)
-        with pytest.raises(Exception, match='broken.png'):
+    for workers, wtype in [(0, 'thread'), (2, 'thread'), (2, 'process')]:
+        loader = build_dataloader(loader_cfg(str(tmp_path), num_workers=workers,
+                                             worker_type=wtype), seed=0)
+        with pytest.raises(ImageReadError, match='Cannot decode image file .*broken.png'):
             collect(loader)
 
 

@@ -56,6 +56,9 @@ def parse_args():
     parser.add_argument('--repeats', type=int, default=2)
     parser.add_argument('--crop', type=int, default=299, help='MindCV crop size')
     parser.add_argument('--skip-mindcv', action='store_true')
+    parser.add_argument('--step-images-per-s', type=float, default=1.7,
+                        help='images per second one training step consumes, for the goal line '
+                        '(default: MindCV InceptionV3, graph mode, batch 8, 2-core CPU)')
     parser.add_argument('--out', help='append the results as one JSON line to this file')
     return parser.parse_args()
 
@@ -191,6 +194,14 @@ def main():
                     if ref and mine:
                         print(f'ratio mmcls_ms/mindcv {split}, {workers} workers ({wtype}): '
                               f'{mine / ref:.2f}')
+    train_ips = [ips for (name, _, _), ips in best.items() if name == 'mmcls_ms train']
+    if train_ips:
+        need = 3 * args.step_images_per_s
+        got = max(best.get(('mmcls_ms train', w, t), 0) for w in args.workers if w >= 2
+                  for t in args.worker_types) or max(train_ips)
+        print(f'goal: >= 3 x {args.step_images_per_s} = {need:.1f} img/s for training; '
+              f'the train pipeline gives {got:.1f} img/s ({got / args.step_images_per_s:.0f}x '
+              'what one training step consumes)')
     if args.out:
         with open(args.out, 'a') as f:
             f.write(json.dumps(dict(config=args.config, image_size=[width, height],
