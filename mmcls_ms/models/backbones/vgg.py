@@ -48,7 +48,7 @@ class ConvModule(nn.Cell):
         super().__init__()
         self.conv = nn.Conv2d(
             in_channels, out_channels, 3, stride=1, pad_mode='pad', padding=dilation,
-            dilation=dilation, has_bias=True, weight_init=kaiming_normal_fan_out(),
+            dilation=dilation, has_bias=True, weight_init=kaiming_normal_fan_out(out_channels, 3),
             bias_init='zeros')
         self.with_norm = norm_cfg is not None
         if self.with_norm:

@@ -4,11 +4,13 @@
 users write): ``running = (1 - momentum) * running + momentum * batch``.
 MindSpore's ``nn.BatchNorm2d`` uses the opposite convention
 (``moving = momentum * moving + (1 - momentum) * batch``).  This file is the
-only place in mmcls_ms that converts between the two.
+only place in mmcls_ms that converts between the two.  (MindSpore 2.10's
+``nn.BatchNorm2d`` takes its own convention and stores ``1 - momentum`` for
+the kernel, so ``bn.momentum`` reads back the PyTorch value.)
 
 Example:
     >>> bn = build_norm_layer(dict(type='BN', momentum=0.1, eps=1e-3), 64)
-    >>> round(float(bn.momentum), 4)     # MindSpore convention
+    >>> torch_to_mindspore_momentum(0.1)   # what nn.BatchNorm2d was given
     0.9
 """
 from mindspore import nn
