@@ -463,3 +463,26 @@ def test_load_from_http_url(tmp_path, monkeypatch):
     assert report.path.startswith(str(tmp_path / 'home'))
     x = np.random.default_rng(3).uniform(0, 1, (1, 3, 32, 32)).astype(np.float32)
     np.testing.assert_array_equal(forward(dst, x), forward(src, x))
+
+
+@pytest.mark.parametrize('crc_check', [False, True])
+def test_reader_matches_mindspore_load(tmp_path, crc_check):
+    """read_checkpoint (our streaming reader) gives what mindspore.load_checkpoint gives."""
+    rng = np.random.default_rng(0)
+    arrays = {'f32': rng.normal(size=(3, 4)).astype(np.float32),
+              'f16': rng.normal(size=7).astype(np.float16),
+              'f64': rng.normal(size=2),
+              'i32': np.arange(-3, 3, dtype=np.int32),
+              'i64_scalar': np.array(42, np.int64),
+              'u8': np.arange(250, 256, dtype=np.uint8),
+              'flag': np.array([True, False])}
+    path = str(tmp_path / 'mixed.ckpt')
+    ms.save_checkpoint([{'name': k, 'data': ms.Tensor(v)} for k, v in arrays.items()], path,
+                       crc_check=crc_check, append_dict={'note': 'text'})
+    state, meta = read_checkpoint(path)
+    assert meta == {} and state.keys() == arrays.keys()
+    reference = ms.load_checkpoint(path)
+    for key, value in arrays.items():
+        assert state[key].dtype == value.dtype, key
+        np.testing.assert_array_equal(state[key], value)
+        np.testing.assert_array_equal(state[key], reference[key].asnumpy())
