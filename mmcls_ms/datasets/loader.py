@@ -190,7 +190,7 @@ class DataLoader:
         workers = min(self.num_workers, len(batches))
         dataset = ds.GeneratorDataset(
             batches, column_names=COLUMNS, shuffle=False, num_parallel_workers=workers,
-            python_multiprocessing=self.worker_type == 'process' and workers > 1)
+            python_multiprocessing=self.worker_type == 'process')
         iterator = dataset.create_tuple_iterator(output_numpy=True, num_epochs=1,
                                                  do_copy=False)
         done = 0
