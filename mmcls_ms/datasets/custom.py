@@ -76,7 +76,9 @@ class CustomDataset(BaseDataset):
     Args:
         data_root, data_prefix, ann_file, classes, metainfo, pipeline: see
             ``BaseDataset``.
-        with_label (bool): the annotation file has labels (default True).
+        with_label (bool): the data has labels (default True); without, the
+            annotation file lists only paths, or every image under
+            ``data_prefix`` is taken.
         extensions (tuple): image file endings to collect (case-insensitive).
 
     Example:
@@ -98,7 +100,21 @@ class CustomDataset(BaseDataset):
             return [dict(img_path=osp.join(self.data_prefix, rel), ann_line=where,
                          **({} if label is None else {'gt_label': label}))
                     for rel, label, where in parse_ann_file(self.ann_file, self.with_label)]
+        if not self.with_label:
+            return self._scan_unlabelled()
         return self._scan_class_folders()
+
+    def _scan_unlabelled(self):
+        """Every image under ``data_prefix``, without labels (e.g. a test split)."""
+        root = self.data_prefix
+        if not osp.isdir(root):
+            raise FileNotFoundError(f'Image folder {root!r} does not exist (data_root='
+                                    f'{self.data_root!r}). Check data_root / data_prefix.')
+        files = scan_images(root, self.extensions)
+        if not files:
+            raise ValueError(f'Image folder {root!r} has no images with extensions '
+                             f'{self.extensions}.')
+        return [dict(img_path=osp.join(root, f)) for f in files]
 
     def _scan_class_folders(self):
         root = self.data_prefix

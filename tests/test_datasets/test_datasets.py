@@ -130,3 +130,13 @@ def test_digits_refuses_a_foreign_folder(tmp_path):
     (root / 'something.txt').write_text('x')
     with pytest.raises(FileExistsError, match='not a complete digits dataset'):
         prepare_digits(str(root))
+
+
+def test_unlabelled_test_split_gives_label_minus_one(tmp_path, write_folders):
+    from mmcls_ms.datasets import build_dataloader
+    write_folders(str(tmp_path / 'test'), {'': 3})
+    ds = ImageNet(data_root=str(tmp_path), split='test', pipeline=PIPELINE)
+    assert len(ds) == 3 and 'gt_label' not in ds[0]['data_samples']
+    loader = build_dataloader(dict(batch_size=3, dataset=ds,
+                                   sampler=dict(type='DefaultSampler', shuffle=False)))
+    assert next(iter(loader))['gt_label'].tolist() == [-1, -1, -1]
