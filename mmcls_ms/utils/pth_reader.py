@@ -152,8 +152,8 @@ def load_pth(path: str):
     files, truncated archives) or :class:`UnsafePickleError`.
 
     Example:
-        >>> ckpt = load_pth('inception-v3_3rdparty_8xb32_in1k_20220615-dcd4d910.pth')  # doctest: +SKIP
-        >>> sorted(ckpt)                                                              # doctest: +SKIP
+        >>> ckpt = load_pth('inception-v3_3rdparty_in1k-dcd4d910.pth')  # doctest: +SKIP
+        >>> sorted(ckpt)                                               # doctest: +SKIP
         ['meta', 'state_dict']
     """
     path = os.fspath(path)

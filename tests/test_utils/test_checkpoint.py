@@ -26,6 +26,7 @@ def _bind_helpers(helpers):
     build_model, forward = helpers.build_model, helpers.forward
     assert_logits_close, REPO_ROOT = helpers.assert_logits_close, helpers.repo_root
 
+
 VGG_NAMES = [f'vgg{d}{bn}' for d in (11, 13, 16, 19) for bn in ('', '_bn')]
 
 
