@@ -126,3 +126,18 @@ def test_model_without_config_is_refused():
                              head=dict(type='LinearClsHead', num_classes=3, in_channels=512)))
     with pytest.raises(ValueError, match='get_model'):
         ImageClassificationInferencer(bare)
+
+
+def test_init_model_is_get_model_with_a_checkpoint(tmp_path):
+    from mmcls_ms.apis import init_model
+    from mmcls_ms.utils.checkpoint import save_checkpoint
+    source = get_model(TINY_BN)
+    path = save_checkpoint(source, str(tmp_path / 'tiny.ckpt'),
+                           meta=dict(dataset_meta=dict(classes=[f'c{i}' for i in range(10)])))
+    model = init_model(TINY_BN, path, device='cpu')
+    assert model._dataset_meta['classes'][3] == 'c3'
+    a = dict(source.parameters_and_names())['head.fc.weight'].asnumpy()
+    b = dict(model.parameters_and_names())['head.fc.weight'].asnumpy()
+    np.testing.assert_array_equal(a, b)
+    result = inference_model(model, IMAGES[0])
+    assert result['pred_class'] == f'c{result["pred_label"]}'

@@ -139,3 +139,33 @@ def test_setup_ships_the_zoo():
         text = f.read()
     mim = re.search(r'MIM_FILES = \(([^)]*)\)', text).group(1)
     assert "'configs'" in mim and "'model-index.yml'" in mim
+
+
+def test_index_of_an_installed_copy(tmp_path, monkeypatch):
+    """A wheel install copies configs/ and model-index.yml into mmcls_ms/.mim."""
+    import shutil
+
+    from mmcls_ms.apis import model_index
+    package = tmp_path / 'site-packages' / 'mmcls_ms'
+    mim = package / '.mim'
+    mim.mkdir(parents=True)
+    shutil.copyfile(os.path.join(REPO, 'model-index.yml'), mim / 'model-index.yml')
+    shutil.copytree(os.path.join(REPO, 'configs'), mim / 'configs')
+    monkeypatch.setattr(model_index, 'PACKAGE_DIR', str(package))
+    (path, ) = model_index.default_index_paths()
+    assert path == str(mim / 'model-index.yml')
+    models = model_index.parse_model_index(path)
+    info = models['vgg16bn_8xb32_in1k']
+    assert info.config_path == str(mim / 'configs' / 'vgg' / 'vgg16bn_8xb32_in1k.py')
+    assert info.config.model.backbone.depth == 16  # _base_ files resolve inside .mim
+
+
+def test_index_falls_back_to_the_checkout(tmp_path, monkeypatch):
+    from mmcls_ms.apis import model_index
+    checkout = tmp_path / 'checkout'
+    (checkout / 'mmcls_ms').mkdir(parents=True)
+    (checkout / 'model-index.yml').write_text('Import: []\n')
+    monkeypatch.setattr(model_index, 'PACKAGE_DIR', str(checkout / 'mmcls_ms'))
+    assert model_index.default_index_paths() == [str(checkout / 'model-index.yml')]
+    (checkout / 'model-index.yml').unlink()
+    assert model_index.default_index_paths() == []
