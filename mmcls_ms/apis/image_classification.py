@@ -97,9 +97,13 @@ class ImageClassificationInferencer:
         self.classes = tuple(classes) if classes is not None else dataset_meta.get('classes')
 
         net = self.model
+        use_head_predict = callable(getattr(net, 'predict', None))
 
         def predict_scores(inputs):
-            # the network normalises uint8 NCHW itself; softmax over all classes
+            # the network normalises uint8 NCHW itself; the head's predict
+            # gives the softmax over all classes (ImageClassifier.predict)
+            if use_head_predict:
+                return net.predict(inputs)[0]
             logits = net(inputs)
             if isinstance(logits, (tuple, list)):
                 logits = logits[-1]

@@ -159,7 +159,8 @@ def test_mindcv_ckpt_is_downloaded_verified_converted_and_cached(zoo):
 
 def test_kwargs_merge_into_model_with_pretrained(zoo):
     # a 5-class head: the 10-class fc is skipped (shape mismatch), the rest loads
-    model = get_model('tiny-vgg11bn_test', pretrained=True, head=dict(num_classes=5))
+    with pytest.warns(UserWarning, match='head.fc.weight'):
+        model = get_model('tiny-vgg11bn_test', pretrained=True, head=dict(num_classes=5))
     loaded = params_of(model)
     assert loaded['head.fc.weight'].shape == (5, 512)
     np.testing.assert_array_equal(loaded['backbone.features.0.conv.weight'],
