@@ -477,7 +477,15 @@ def _resolve(path_or_url):
 
 def _assign(param, array):
     import mindspore as ms
-    param.set_data(ms.Tensor(np.ascontiguousarray(array), dtype=param.dtype))
+    # a private, writable copy: the arrays read from a file may be read-only
+    # views of its bytes
+    value = ms.Tensor(np.array(array, copy=True, order='C'), dtype=param.dtype)
+    if tuple(param.shape) == tuple(value.shape):
+        # in place: a graph compiled before the load keeps using the parameter's
+        # old buffer if set_data() swaps it out
+        ms.ops.assign(param, value)
+    else:
+        param.set_data(value)
 
 
 def load_state_dict(model, state: Dict[str, np.ndarray], strict: bool = False,

@@ -35,10 +35,11 @@ class EMAWeights(nn.Cell):
 
     def swap(self):
         """Exchange the model's weights and the averages (host copy)."""
+        # in place (ops.assign): compiled graphs keep the old buffers after set_data()
         for param, averaged in zip(self.params, self.averaged):
-            current = param.data.asnumpy().copy()
-            param.set_data(Tensor(averaged.data.asnumpy()))
-            averaged.set_data(Tensor(current))
+            current = Tensor(param.asnumpy().copy())
+            ops.assign(param, Tensor(averaged.asnumpy().copy()))
+            ops.assign(averaged, current)
 
 
 @HOOKS.register_module()
@@ -68,7 +69,7 @@ class EMAHook(Hook):
         if runner.iter < self.begin_iter:
             # before averaging starts, the average follows the weights exactly
             for param, averaged in zip(self.ema.params, self.ema.averaged):
-                averaged.set_data(Tensor(param.data.asnumpy()))
+                ops.assign(averaged, Tensor(param.asnumpy().copy()))
         elif (runner.iter + 1) % self.interval == 0:
             self.ema()
 

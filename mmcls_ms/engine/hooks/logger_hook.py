@@ -90,8 +90,11 @@ class LoggerHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         loss = runner.scalars.get('loss', [float('nan')])[-1]
         self._advance_bar(f'loss {loss:.4f}')
-        last_of_epoch = runner.train_loop.by_epoch and self.end_of_epoch(runner, batch_idx)
-        if not (self.every_n_train_iters(runner, self.interval)
+        by_epoch = runner.train_loop.by_epoch
+        last_of_epoch = by_epoch and self.end_of_epoch(runner, batch_idx)
+        # epoch-based runs count within the epoch, as mmengine does
+        counter = batch_idx + 1 if by_epoch else runner.iter + 1
+        if not (counter % self.interval == 0
                 or (last_of_epoch and not self.ignore_last)
                 or self.is_last_train_iter(runner)):
             return

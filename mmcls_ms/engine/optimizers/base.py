@@ -69,7 +69,8 @@ class BaseOptimizer(nn.Cell):
     def set_group_lrs(self, lrs: Sequence[float]) -> None:
         """Set the learning rate of each group (called by the schedulers)."""
         per_param = np.asarray(lrs, dtype=np.float32)[self.group_index]
-        self.param_lrs.set_data(Tensor(per_param))
+        # in place: a compiled graph keeps using the old buffer after set_data()
+        ops.assign(self.param_lrs, Tensor(per_param))
 
     def group_lrs(self) -> List[float]:
         per_param = self.param_lrs.asnumpy()

@@ -2,7 +2,9 @@
 
 ``g = grad + weight_decay * p``; ``buf = momentum * buf + g``;
 ``p -= lr * (g + momentum * buf if nesterov else buf)``.
-It runs MindSpore's fused ``ApplyMomentum`` kernel, which has exactly that form.
+Plain momentum runs MindSpore's fused ``ApplyMomentum`` kernel, which has
+exactly that form; Nesterov is written out, because that kernel's Nesterov
+variant does not follow PyTorch's update.
 """
 from mindspore import ops
 
@@ -16,6 +18,17 @@ _sgd_update = ops.MultitypeFuncGraph('sgd_update')
 def _apply_sgd(apply_momentum, momentum, lr, weight_decay, param, moment, grad):
     grad = grad + weight_decay * param
     return ops.depend(True, apply_momentum(param, moment, lr, grad, momentum))
+
+
+_nesterov_update = ops.MultitypeFuncGraph('nesterov_update')
+
+
+@_nesterov_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor')
+def _apply_nesterov(momentum, lr, weight_decay, param, moment, grad):
+    grad = grad + weight_decay * param
+    new_moment = momentum * moment + grad
+    moment = ops.assign(moment, new_moment)
+    return ops.depend(True, ops.assign(param, param - lr * (grad + momentum * new_moment)))
 
 
 @OPTIMIZERS.register_module()
@@ -36,9 +49,13 @@ class SGD(BaseOptimizer):
             raise ValueError('SGD: Nesterov momentum needs `momentum` > 0.')
         self.momentum = scalar(momentum)
         self.moments = self.zeros_like_params('moments')
-        self.apply_momentum = ops.ApplyMomentum(use_nesterov=nesterov)
+        self.nesterov = nesterov
+        self.apply_momentum = ops.ApplyMomentum()
 
     def construct(self, grads):
         lrs, decays = self._per_param()
-        return self.hyper_map(ops.partial(_sgd_update, self.apply_momentum, self.momentum),
-                              lrs, decays, self.parameters, self.moments, grads)
+        if self.nesterov:
+            update = ops.partial(_nesterov_update, self.momentum)
+        else:
+            update = ops.partial(_sgd_update, self.apply_momentum, self.momentum)
+        return self.hyper_map(update, lrs, decays, self.parameters, self.moments, grads)

@@ -156,7 +156,10 @@ class Runner:
         np.random.seed(seed)
         ms.set_seed(seed)
         if randomness.get('deterministic'):
-            ms.set_context(deterministic='ON')
+            try:
+                ms.set_deterministic(True)
+            except RuntimeError:  # MindSpore allows setting it once per process
+                pass
         return seed
 
     def _log_environment(self):
@@ -451,9 +454,14 @@ class Runner:
         from mindspore import nn
 
         class TrainState(nn.Cell):
+            """Everything but the network that a resumed run needs, saved as
+            ``optimizer.<part>.<name>`` (``step``: optimizer and loss scale;
+            ``ema``: averaged weights)."""
+
             def __init__(self, cells):
                 super().__init__(auto_prefix=False)
-                self.parts = nn.CellList(list(cells.values()))
+                for name, cell in cells.items():
+                    setattr(self, name, cell)
 
         return TrainState(self._train_state_cells)
 

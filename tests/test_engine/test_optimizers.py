@@ -1,0 +1,109 @@
+"""Optimizer updates equal the PyTorch-convention formulas, step by step."""
+import numpy as np
+import pytest
+
+import mindspore as ms
+from mindspore import Parameter, Tensor, nn
+
+from mmcls_ms.engine.optimizers import SGD, AdamW, RMSprop, build_optimizer, param_groups
+
+RNG = np.random.default_rng(0)
+W0 = RNG.standard_normal((3, 4)).astype(np.float32)
+B0 = RNG.standard_normal((3,)).astype(np.float32)
+GRADS = [(RNG.standard_normal((3, 4)).astype(np.float32),
+          RNG.standard_normal((3,)).astype(np.float32)) for _ in range(3)]
+
+
+def run(opt_cls, **kwargs):
+    params = [Parameter(Tensor(W0.copy()), name='w'), Parameter(Tensor(B0.copy()), name='b')]
+    opt = opt_cls(params, **kwargs)
+    for gw, gb in GRADS:
+        opt((Tensor(gw), Tensor(gb)))
+    return [p.asnumpy() for p in params]
+
+
+def sgd_reference(lr, momentum, wd, nesterov):
+    out = []
+    for p0, i in ((W0, 0), (B0, 1)):
+        p, buf = p0.astype(np.float64), np.zeros_like(p0, np.float64)
+        for grads in GRADS:
+            g = grads[i] + wd * p
+            buf = momentum * buf + g
+            p = p - lr * (g + momentum * buf if nesterov else buf)
+        out.append(p)
+    return out
+
+
+@pytest.mark.parametrize('nesterov', [False, True])
+def test_sgd_matches_formula(nesterov):
+    got = run(SGD, lr=0.1, momentum=0.9, weight_decay=1e-2, nesterov=nesterov)
+    for g, e in zip(got, sgd_reference(0.1, 0.9, 1e-2, nesterov)):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+
+
+def test_rmsprop_matches_formula():
+    lr, alpha, eps, momentum = 0.01, 0.9, 1.0, 0.9
+    got = run(RMSprop, lr=lr, alpha=alpha, eps=eps, momentum=momentum)
+    for (p0, i), g_ in zip(((W0, 0), (B0, 1)), got):
+        p = p0.astype(np.float64)
+        sq, buf = np.zeros_like(p), np.zeros_like(p)
+        for grads in GRADS:
+            g = grads[i]
+            sq = alpha * sq + (1 - alpha) * g * g
+            buf = momentum * buf + g / (np.sqrt(sq) + eps)
+            p = p - lr * buf
+        np.testing.assert_allclose(g_, p, rtol=1e-5, atol=1e-6)
+
+
+def test_adamw_matches_formula():
+    lr, b1, b2, eps, wd = 0.01, 0.9, 0.999, 1e-8, 0.05
+    got = run(AdamW, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+    for (p0, i), g_ in zip(((W0, 0), (B0, 1)), got):
+        p = p0.astype(np.float64)
+        m, v = np.zeros_like(p), np.zeros_like(p)
+        for t, grads in enumerate(GRADS, 1):
+            g = grads[i]
+            p = p * (1 - lr * wd)
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g * g
+            p = p - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        np.testing.assert_allclose(g_, p, rtol=1e-5, atol=1e-6)
+
+
+class Tiny(nn.Cell):
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.SequentialCell(nn.Conv2d(3, 4, 3, has_bias=True),
+                                          nn.BatchNorm2d(4))
+        self.head = nn.Dense(4, 2)
+
+
+def test_paramwise_cfg_groups():
+    net = Tiny()
+    groups = param_groups(net, 1e-4, dict(norm_decay_mult=0.0, bias_decay_mult=0.5,
+                                          custom_keys={'head': dict(lr_mult=10, decay_mult=2)}))
+    by_name = {p.name: (g.lr_mult, g.weight_decay) for g in groups for p in g.params}
+    assert by_name['backbone.0.weight'] == (1.0, pytest.approx(1e-4))
+    assert by_name['backbone.0.bias'] == (1.0, pytest.approx(0.5e-4))
+    assert by_name['backbone.1.gamma'] == (1.0, 0.0)
+    assert by_name['backbone.1.beta'] == (1.0, 0.0)
+    assert by_name['head.weight'] == (10.0, pytest.approx(2e-4))
+    assert by_name['head.bias'] == (10.0, pytest.approx(2e-4))
+    opt = build_optimizer(net, dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
+                                                   weight_decay=1e-4),
+                                    paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=10)})))
+    lrs = dict(zip([p.name for p in opt.parameters], opt.param_lrs.asnumpy()))
+    assert lrs['head.weight'] == pytest.approx(1.0)
+    assert lrs['backbone.0.weight'] == pytest.approx(0.1)
+
+
+def test_unknown_optimizer_and_bad_paramwise_key():
+    net = Tiny()
+    with pytest.raises(KeyError, match=r"Unknown type 'SDG'.*optimizer.*mmcls_ms.*'SGD'"):
+        build_optimizer(net, dict(optimizer=dict(type='SDG', lr=0.1)))
+    with pytest.raises(KeyError, match='paramwise_cfg'):
+        build_optimizer(net, dict(optimizer=dict(type='SGD', lr=0.1),
+                                  paramwise_cfg=dict(norm_decay=0.0)))
+    with pytest.raises(KeyError, match='needs an `lr`'):
+        build_optimizer(net, dict(optimizer=dict(type='SGD')))
