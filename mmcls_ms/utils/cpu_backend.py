@@ -1,9 +1,37 @@
 """Pick a oneDNN instruction-set cap that is never catastrophically slow.
 
-MindSpore 2.10 bundles oneDNN 3.10.1.  On x86 CPUs with AVX-512 it picks the
-naive reference convolution (``jit_uni_ncsp:conv+ref:any``, ~0.7 GFLOP/s) for
-plain NCHW fp32 convolutions with kernel > 1, forward and backward-data.  Capping
-the ISA at AVX2 makes it use ``x64:gemm:jit`` instead, 80-140x faster.
+MindSpore 2.10 bundles oneDNN 3.10.1.  When oneDNN runs at ISA level
+``AVX512_CORE`` or above it picks the naive reference convolution
+(``jit_uni_ncsp:conv+ref:any``, ~0.7 GFLOP/s) for plain NCHW fp32
+convolutions with kernel > 1, forward and backward-data.  Capping the ISA at
+AVX2 makes it use ``x64:gemm:jit`` instead, 80-140x faster.
+
+Which CPUs are affected (measured with ``ONEDNN_VERBOSE=1`` on one 3x3 conv,
+32->32 channels at 28x28, forward + backward-data, on an AMD EPYC Zen 4 that
+supports every level up to AVX512_CORE_BF16, capping with
+``ONEDNN_MAX_CPU_ISA``):
+
+==================  ==============================  =====================
+ONEDNN_MAX_CPU_ISA  oneDNN's level                  conv kernel picked
+==================  ==============================  =====================
+SSE41, AVX, AVX2    SSE4.1 / AVX / AVX2             x64:gemm:jit
+AVX2_VNNI(_2)       AVX2 (no AVX-VNNI on this CPU)  x64:gemm:jit
+AVX512_CORE         AVX-512 (F, BW, VL, DQ)         conv+ref (naive)
+AVX512_CORE_VNNI    AVX-512 with DL Boost           conv+ref (naive)
+AVX512_CORE_BF16,   AVX-512 with DL Boost and       conv+ref (naive)
+_FP16, _AMX,        bfloat16 (the highest here)
+DEFAULT
+==================  ==============================  =====================
+
+So exactly the CPUs on which oneDNN reaches ``AVX512_CORE`` are affected:
+x86-64 with AVX512F, AVX512BW, AVX512VL and AVX512DQ (Intel Skylake-SP and
+later Xeons, Ice Lake / Tiger Lake / Rocket Lake clients, Sapphire Rapids,
+AMD Zen 4 and Zen 5).  A CPU with AVX512F but without BW/VL/DQ (Xeon Phi,
+Knights Landing) stays at AVX2 in oneDNN 3.x and is not affected; nor are
+AVX2-only or non-x86 CPUs.  1x1 convolutions (a matmul) and backward-weights
+use JIT kernels at every level.  Linux clears the AVX-512 flags in
+/proc/cpuinfo when the OS does not enable the ZMM state, matching oneDNN's own
+check.  ``tools/analysis_tools/benchmark_onednn_isa.py`` times both settings.
 
 This is the one place mmcls_ms decides that.  It runs when ``mmcls_ms`` is
 imported, before any MindSpore kernel, and only sets ``ONEDNN_MAX_CPU_ISA`` when
@@ -48,14 +76,48 @@ def cpu_flags() -> set:
     return set()
 
 
-def is_affected_cpu(flags=None, machine=None) -> bool:
-    """True on x86-64 CPUs with AVX-512F, where oneDNN 3.10 in MindSpore 2.10
-    falls back to its reference convolution."""
+# /proc/cpuinfo flags oneDNN 3.x needs for each ISA level, highest first
+ONEDNN_ISA_LEVELS = (
+    ('AVX512_CORE_AMX', {'avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512_vnni',
+                         'avx512_bf16', 'amx_tile', 'amx_int8', 'amx_bf16'}),
+    ('AVX512_CORE_FP16', {'avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512_vnni',
+                          'avx512_bf16', 'avx512_fp16'}),
+    ('AVX512_CORE_BF16', {'avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512_vnni',
+                          'avx512_bf16'}),
+    ('AVX512_CORE_VNNI', {'avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512_vnni'}),
+    ('AVX512_CORE', {'avx512f', 'avx512bw', 'avx512vl', 'avx512dq'}),
+    ('AVX2_VNNI', {'avx2', 'avx_vnni'}),
+    ('AVX2', {'avx2'}),
+    ('AVX', {'avx'}),
+    ('SSE41', {'sse4_1'}),
+)
+# levels at which oneDNN 3.10 picks the reference convolution (table above)
+AFFECTED_LEVELS = {'AVX512_CORE', 'AVX512_CORE_VNNI', 'AVX512_CORE_BF16', 'AVX512_CORE_FP16',
+                   'AVX512_CORE_AMX'}
+
+
+def onednn_isa_level(flags=None, machine=None) -> str:
+    """The ISA level oneDNN 3.x would run at on a CPU with these flags
+    ('' off x86-64 or below SSE4.1).
+
+    Example:
+        >>> onednn_isa_level({'avx', 'avx2', 'avx512f'}, 'x86_64')   # Knights Landing-like
+        'AVX2'
+    """
     machine = (machine or platform.machine()).lower()
     if machine not in ('x86_64', 'amd64'):
-        return False
-    flags = cpu_flags() if flags is None else flags
-    return 'avx512f' in flags
+        return ''
+    flags = cpu_flags() if flags is None else set(flags)
+    for level, needed in ONEDNN_ISA_LEVELS:
+        if needed <= flags:
+            return level
+    return ''
+
+
+def is_affected_cpu(flags=None, machine=None) -> bool:
+    """True where oneDNN 3.10 (MindSpore 2.10) would run at AVX512_CORE or above
+    and so fall back to its reference convolution."""
+    return onednn_isa_level(flags, machine) in AFFECTED_LEVELS
 
 
 def decide(environ=None, flags=None, machine=None) -> OneDNNDecision:
@@ -65,12 +127,15 @@ def decide(environ=None, flags=None, machine=None) -> OneDNNDecision:
         return OneDNNDecision(environ[ONEDNN_ENV], 'user', f'{ONEDNN_ENV} was already set')
     if environ.get(OVERRIDE_ENV, '').lower() == 'keep':
         return OneDNNDecision('', 'user', f'{OVERRIDE_ENV}=keep')
-    if is_affected_cpu(flags, machine):
+    level = onednn_isa_level(flags, machine)
+    if level in AFFECTED_LEVELS:
         return OneDNNDecision(
             SAFE_ISA, 'mmcls_ms',
-            'this CPU has AVX-512, where MindSpore 2.10 oneDNN convolutions fall back to '
-            f'a naive kernel; set {ONEDNN_ENV} or {OVERRIDE_ENV}=keep to override')
-    return OneDNNDecision('', 'default', 'CPU not affected (no AVX-512)')
+            f'oneDNN would run at {level} on this CPU, where MindSpore 2.10 oneDNN '
+            f'convolutions fall back to a naive kernel; set {ONEDNN_ENV} or '
+            f'{OVERRIDE_ENV}=keep to override')
+    shown = level or 'no x86-64 SIMD level'
+    return OneDNNDecision('', 'default', f'CPU not affected (oneDNN level {shown})')
 
 
 def configure_onednn_isa(environ=None) -> OneDNNDecision:
