@@ -104,7 +104,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 f'{self._path!r} references the global {module}.{name}, which is not a '
                 'tensor, storage or plain container. mmcls_ms refuses to load it because '
                 'unpickling it could run arbitrary code. Only load checkpoints you trust, and '
-                'if you do, re-save a plain state_dict with torch.save(model.state_dict()).'
+                'if you do, re-save a plain state_dict with torch.save(model.state_dict()); '
+                'for an mmengine training checkpoint (epoch_N.pth, with message_hub and '
+                'optimizer state) run mmpretrain\'s tools/model_converters/publish_model.py.'
             ) from None
 
     def persistent_load(self, pid):
