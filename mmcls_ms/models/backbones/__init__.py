@@ -17,9 +17,13 @@ mmcls_ms names are mmpretrain's state-dict keys, with MindSpore's BN names:
    ``features.i`` -> ``backbone.features.j.conv`` (and, for BN models, ``i+1``
    -> ``features.j.bn``), where ``j`` counts conv and max-pool layers only
    (torchvision also numbers its ReLUs; see ``vgg_feature_index_map``).
-4. MindCV: its own names (``conv1a``, ``inception5b.branch1.0`` ...) map to
-   torchvision's as listed in ``/work/shared/reference/mindcv.md``; BN names
-   are already MindSpore's.
+4. MindCV: its own names (``conv1a`` -> ``Conv2d_1a_3x3``,
+   ``inception5b.branch1.1`` -> ``Mixed_5b.branch5x5_2``, ``aux`` ->
+   ``AuxLogits``, ``classifier`` -> ``fc`` ...); BN names are already
+   MindSpore's.  Its VGG convs have no bias (use zeros) and its InceptionV3
+   needs ``pool_count_include_pad=False``.
+
+``mmcls_ms/utils/converters.py`` implements these rules for every model.
 
 Every BN in mmcls_ms is built by ``mmcls_ms/models/utils/norm.py``, which
 converts the PyTorch-convention momentum in ``norm_cfg``.
