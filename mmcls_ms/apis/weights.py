@@ -17,8 +17,8 @@ import os
 import re
 from typing import Optional
 
-from mmcls_ms.utils.download import (DownloadError, cache_dir, download_checkpoint,
-                                     remove_cached, UrlMapping)
+from mmcls_ms.utils.download import (DownloadError, UrlMapping, cache_dir, download_checkpoint,
+                                     file_name_of, remove_cached)
 
 CONVERTED_DIR = 'converted'
 
@@ -86,8 +86,9 @@ def prepare_checkpoint(path_or_url: str, mirror: Optional[str] = None,
     """Return a local mmcls_ms-layout checkpoint for ``path_or_url``.
 
     URLs are downloaded into the cache and converted once (both cached).  A
-    local file in another layout is converted into a temporary-free cache copy
-    keyed by its path and modification time.
+    local file in another layout is converted once into the cache
+    (``converted/local/``, keyed by its name, modification time and size);
+    an mmcls_ms checkpoint is used as it is.
 
     Example:
         >>> prepare_checkpoint('https://download.mindspore.cn/toolkits/mindcv/vgg/'
@@ -98,8 +99,7 @@ def prepare_checkpoint(path_or_url: str, mirror: Optional[str] = None,
     path_or_url = os.fspath(path_or_url)
     if is_url(path_or_url):
         folder = cache_dir()
-        name = os.path.basename(path_or_url.split('?')[0])
-        raw_path = os.path.join(folder, name)
+        raw_path = os.path.join(folder, file_name_of(path_or_url))
         converted = converted_path_of(raw_path)
         if os.path.isfile(converted):
             return converted
@@ -115,7 +115,9 @@ def prepare_checkpoint(path_or_url: str, mirror: Optional[str] = None,
         if _is_native(raw_path):
             return raw_path
         stat = os.stat(raw_path)
-        tag = f'{os.path.splitext(os.path.basename(raw_path))[0]}-{int(stat.st_mtime)}-{stat.st_size}'
+        stem = os.path.splitext(os.path.basename(raw_path))[0]
+        # keyed by modification time and size: an edited file is converted again
+        tag = f'{stem}-{int(stat.st_mtime)}-{stat.st_size}'
         converted = os.path.join(cache_dir(), CONVERTED_DIR, 'local', tag + '.ckpt')
         if os.path.isfile(converted):
             return converted

@@ -142,7 +142,8 @@ def main(argv=None):
     for run in report.get('cold_start', []):
         table.add_row('cold start: process start -> result',
                       f'{1000 * run["wall_s"]:.0f}', '')
-        table.add_row('  import mmcls_ms.apis (MindSpore loads lazily)', f'{1000 * run["import_s"]:.0f}', '')
+        table.add_row('  import mmcls_ms.apis (MindSpore loads lazily)',
+                      f'{1000 * run["import_s"]:.0f}', '')
         table.add_row('  build model (+ weights)', f'{1000 * run["build_s"]:.0f}', '')
         table.add_row('  first call (compile + run)', f'{1000 * run["first_call_s"]:.0f}', '')
     for name, entry in warm.items():
