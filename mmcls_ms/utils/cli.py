@@ -20,6 +20,9 @@ def run_cli(main, argv=None) -> None:
     code = 0
     try:
         main(argv)
+        if os.environ.get('MMCLS_MS_DIST_MARKER') and 'RANK_ID' in os.environ:
+            # tools/misc/msrun_launch.py tells finished ranks from dead ones by this line
+            print(f"mmcls_ms: rank {os.environ['RANK_ID']} finished", flush=True)
     except KeyboardInterrupt:
         print('Interrupted.', file=sys.stderr)
         code = 130
@@ -35,4 +38,8 @@ def run_cli(main, argv=None) -> None:
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
+    if 'RANK_ID' in os.environ and 'mindspore.communication' in sys.modules:
+        # under msrun the scheduler must see every worker leave the cluster
+        # cleanly, which needs the normal interpreter shutdown
+        sys.exit(code)
     os._exit(code)

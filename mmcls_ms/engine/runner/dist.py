@@ -29,26 +29,33 @@ def init_dist(launcher: str) -> tuple:
 
 
 def all_reduce_sum(array: np.ndarray) -> np.ndarray:
+    """Sum a float32 array over ranks (MindSpore's CPU AllReduce takes floats only)."""
     from mindspore import Tensor, ops
-    return ops.AllReduce(ops.ReduceOp.SUM)(Tensor(array)).asnumpy()
+    return ops.AllReduce(ops.ReduceOp.SUM)(Tensor(np.asarray(array, np.float32))).asnumpy()
 
 
 def broadcast_seed(seed: int, rank: int) -> int:
-    """Rank 0's seed on every rank."""
-    mine = np.array([seed if rank == 0 else 0], np.int64)
-    return int(all_reduce_sum(mine)[0])
+    """Rank 0's seed on every rank (sent as two exact 16-bit halves)."""
+    halves = np.array([seed >> 16, seed & 0xFFFF] if rank == 0 else [0, 0], np.float32)
+    high, low = (int(round(v)) for v in all_reduce_sum(halves))
+    return (high << 16) | low
 
 
 def all_gather_padded(array: np.ndarray, world_size: int, fill) -> np.ndarray:
-    """Gather arrays of different lengths (first axis) from all ranks."""
+    """Gather arrays of different lengths (first axis) from all ranks.
+
+    Values travel as float32, exact for the integers used here (labels and
+    sample indices below 2**24) and for the scores themselves.
+    """
     from mindspore import Tensor, ops
-    counts = all_reduce_sum(np.eye(world_size, dtype=np.int64)[_rank()] * len(array))
+    counts = all_reduce_sum(np.eye(world_size, dtype=np.float32)[_rank()] * len(array))
+    counts = counts.round().astype(np.int64)
     longest = int(counts.max())
-    padded = np.full((longest,) + array.shape[1:], fill, dtype=array.dtype)
+    padded = np.full((longest,) + array.shape[1:], fill, dtype=np.float32)
     padded[:len(array)] = array
     gathered = ops.AllGather()(Tensor(padded)).asnumpy()
     pieces = [gathered[r * longest:r * longest + int(counts[r])] for r in range(world_size)]
-    return np.concatenate(pieces)
+    return np.concatenate(pieces).astype(array.dtype)
 
 
 def _rank() -> int:
