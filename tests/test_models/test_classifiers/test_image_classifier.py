@@ -146,3 +146,22 @@ def test_clear_errors():
         MODELS.build(dict(VGG_GAP, train_cfg=dict(augments=[dict(type='Mixup', alpha=0.8)])))
     with pytest.raises(TypeError, match='backbone'):
         MODELS.build(dict(type='ImageClassifier', backbone='VGG'))
+
+
+@pytest.mark.slow
+def test_inception_aux_training_step_compiles(images):
+    """Graph mode: the aux branch runs only in training and enters the loss."""
+    cfg = dict(type='ImageClassifier',
+               backbone=dict(type='InceptionV3', num_classes=5, aux_logits=True, dropout=0.0),
+               head=dict(type='ClsHead', aux_loss_weight=0.1),
+               data_preprocessor=dict(mean=[128.0] * 3, std=[64.0] * 3))
+    model = _build(cfg)
+    x = images(1, 299)
+    labels = ms.Tensor([2], ms.int32)
+    model.set_train(True)
+
+    def loss_fn(inputs, targets):
+        return model.loss(inputs, targets)
+
+    expected = float(model.loss(x, labels))
+    assert float(ms.jit(loss_fn)(x, labels)) == pytest.approx(expected, rel=1e-4)
