@@ -25,3 +25,11 @@ def test_pack_inputs_without_label_and_grayscale():
     assert 'gt_label' not in out['data_samples']
     with pytest.raises(KeyError, match='LoadImageFromFile'):
         PackInputs()(dict(gt_label=1))
+
+
+@pytest.mark.parametrize('dtype', [np.uint8, np.float32, np.int16])
+def test_pack_inputs_transpose_is_exact_for_all_dtypes(dtype):
+    img = np.random.default_rng(0).integers(0, 255, (7, 9, 3)).astype(dtype)
+    out = PackInputs()(dict(img=img))['inputs']
+    assert out.dtype == dtype and out.flags['C_CONTIGUOUS']
+    assert np.array_equal(out, img.transpose(2, 0, 1))

