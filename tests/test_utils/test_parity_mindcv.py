@@ -42,11 +42,13 @@ class _CalibrationBN(nn.BatchNorm2d):
 
 
 def save_mindcv_checkpoint(net, path):
-    """Weights plus optimizer state, the way MindCV's training saves them."""
+    """Weights plus optimizer state, the way MindCV's training saves them (moments
+    of VGG's two 100M-parameter classifier layers left out to spare memory)."""
     opt = nn.Momentum(net.trainable_params(), learning_rate=0.1, momentum=0.9)
     items = [{'name': p.name, 'data': p} for p in net.get_parameters()]
     items += [{'name': n, 'data': p} for n, p in opt.parameters_and_names()
-              if n.startswith('moments.') or n in ('global_step', 'learning_rate', 'momentum')]
+              if (n.startswith('moments.') and p.size < 10_000_000)
+              or n in ('global_step', 'learning_rate', 'momentum')]
     ms.save_checkpoint(items, path)
 
 
