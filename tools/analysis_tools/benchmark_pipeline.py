@@ -16,8 +16,9 @@ It also checks, pixel by pixel on one of the JPEGs, whether MindSpore's C++
 ops could stand in for the OpenCV ones (``--skip-mindcv`` skips both).
 
 Each setting is run ``--repeats`` times (interleaved) and the best pass is
-reported: img/s includes building the pipeline and its workers, as every
-epoch pays that.  This is a benchmark, not a test: numbers vary with the
+reported, both whole (building the pipeline and its workers included, which
+every epoch pays once) and steady (after the first batch: what long epochs
+see).  This is a benchmark, not a test: numbers vary with the
 machine's load.
 
 Example:
@@ -81,11 +82,14 @@ def write_images(root, num, width, height):
 
 
 def time_pass(make_iter):
+    """(images, seconds in all, seconds to the first batch, images in it)."""
     start = time.perf_counter()
-    count = 0
+    count, first, first_count = 0, None, 0
     for batch in make_iter():
         count += len(batch)
-    return count, time.perf_counter() - start
+        if first is None:
+            first, first_count = time.perf_counter() - start, len(batch)
+    return count, time.perf_counter() - start, first, first_count
 
 
 def ours(cfg, pipeline, root, workers, worker_type, batch_size):
@@ -173,27 +177,42 @@ def main():
                     settings.append((f'mindcv {split}', workers, 'mindspore-c++',
                                      mindcv(split == 'train', root, workers, args.batch_size,
                                             args.crop)))
-        best = {}
+        best, steady, startup = {}, {}, {}
         for _ in range(args.repeats):  # interleaved: the machine's drift hits all alike
             for name, workers, wtype, run in settings:
-                count, seconds = time_pass(run)
+                count, seconds, first, first_count = time_pass(run)
                 key = (name, workers, wtype)
                 best[key] = max(best.get(key, 0.0), count / seconds)
-        print(f'{args.num_images} JPEGs of {width}x{height}, batch {args.batch_size}, '
-              f'best of {args.repeats} passes (img/s, pipeline start-up included)')
-        print(f'{"pipeline":<16}{"workers":>8}  {"worker type":<15}{"img/s":>9}')
-        for (name, workers, wtype), ips in best.items():
-            print(f'{name:<16}{workers:>8}  {wtype:<15}{ips:>9.1f}')
+                if count > first_count:
+                    rate = (count - first_count) / max(seconds - first, 1e-9)
+                    steady[key] = max(steady.get(key, 0.0), rate)
+                startup[key] = min(startup.get(key, float('inf')), first)
+        print(f'{args.num_images} JPEGs of {width}x{height}, batch {args.batch_size}, best of '
+              f'{args.repeats} passes. img/s: whole pass (start-up included); steady: after '
+              'the first batch; first: seconds to the first batch')
+        print(f'{"pipeline":<16}{"workers":>8}  {"worker type":<15}{"img/s":>9}{"steady":>9}'
+              f'{"first":>8}')
+        for key, ips in best.items():
+            name, workers, wtype = key
+            print(f'{name:<16}{workers:>8}  {wtype:<15}{ips:>9.1f}{steady.get(key, 0):>9.1f}'
+                  f'{startup[key]:>8.2f}')
             results.append(dict(pipeline=name, workers=workers, worker_type=wtype,
-                                images_per_s=round(ips, 2)))
+                                images_per_s=round(ips, 2),
+                                steady_images_per_s=round(steady.get(key, 0), 2),
+                                first_batch_s=round(startup[key], 3)))
         for split in pipelines:
             for workers in args.workers:
                 ref = best.get((f'mindcv {split}', workers, 'mindspore-c++'))
+                ref_steady = steady.get((f'mindcv {split}', workers, 'mindspore-c++'))
                 for wtype in args.worker_types:
                     mine = best.get((f'mmcls_ms {split}', workers, wtype))
+                    mine_steady = steady.get((f'mmcls_ms {split}', workers, wtype))
                     if ref and mine:
-                        print(f'ratio mmcls_ms/mindcv {split}, {workers} workers ({wtype}): '
-                              f'{mine / ref:.2f}')
+                        line = (f'ratio mmcls_ms/mindcv {split}, {workers} workers ({wtype}): '
+                                f'{mine / ref:.2f} whole pass')
+                        if ref_steady and mine_steady:
+                            line += f', {mine_steady / ref_steady:.2f} steady'
+                        print(line)
     train_ips = [ips for (name, _, _), ips in best.items() if name == 'mmcls_ms train']
     if train_ips:
         need = 3 * args.step_images_per_s
