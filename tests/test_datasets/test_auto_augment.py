@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from mmcls_ms.datasets.transforms import (AutoAugment, AutoContrast, Brightness, Equalize,
-                                          Invert, Posterize, RandAugment, Rotate, Shear,
+from mmcls_ms.datasets.transforms import (AutoAugment, AutoContrast, Brightness,
+                                          ColorTransform, Contrast, Cutout, Equalize, Invert,
+                                          Posterize, RandAugment, Rotate, Sharpness, Shear,
                                           Solarize, SolarizeAdd, Translate)
 from mmcls_ms.datasets.transforms.auto_augment import AUTOAUG_POLICIES, IMAGENET_POLICY
 
@@ -91,3 +92,28 @@ def test_rand_augment_levels():
         assert out.shape == img.shape and out.dtype == np.uint8
     with pytest.raises(ValueError, match='magnitude_level'):
         RandAugment(magnitude_level=11)
+
+
+def test_blend_ops_by_hand():
+    img = np.array([[[10, 100, 200], [50, 50, 50]]], np.uint8)
+    fixed = dict(random_negative_prob=0.0)
+    # factor 1 + (-1) = 0: contrast -> mean luma (120 + 50) / 2, colour -> luma
+    assert np.all(apply(Contrast(magnitude=-1.0, **fixed), img) == 85)
+    assert apply(ColorTransform(magnitude=-1.0, **fixed), img)[0, 0].tolist() == [120] * 3
+    assert np.array_equal(apply(ColorTransform(magnitude=0.0), img), img)
+    # a flat image has nothing to sharpen; a lone bright pixel gets brighter
+    flat = np.full((5, 5, 3), 90, np.uint8)
+    assert np.array_equal(apply(Sharpness(magnitude=0.9), flat), flat)
+    dot = flat.copy()
+    dot[2, 2] = 150
+    sharper = apply(Sharpness(magnitude=0.5, **fixed), dot)
+    # smoothed centre = (8 * 90 + 5 * 150) / 13 = 113.08; 113.08 + 1.5 * (150 - 113.08)
+    assert sharper[2, 2, 0] == 168 and sharper[0, 0, 0] == 90
+
+
+def test_cutout_fills_a_square():
+    img = np.zeros((20, 20, 3), np.uint8)
+    out = apply(Cutout(shape=6, pad_val=9), img, seed=3)
+    mask = out[..., 0] == 9
+    ys, xs = np.nonzero(mask)
+    assert mask.sum() == (ys.ptp() + 1) * (xs.ptp() + 1) and mask.sum() <= 36
