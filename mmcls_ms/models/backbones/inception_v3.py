@@ -299,6 +299,12 @@ class InceptionV3(nn.Cell):
                                bias_init='zeros')
 
     def construct(self, x):
+        if x.shape[2] < 75 or x.shape[3] < 75:
+            raise ValueError('InceptionV3 needs inputs of at least 75x75 pixels')
+        if self.aux_logits and self.training and (x.shape[2] < 299 or x.shape[3] < 299):
+            raise ValueError('InceptionV3(aux_logits=True) needs inputs of at least 299x299 '
+                             'in training mode (AuxLogits pools a 17x17 map); use bigger '
+                             'inputs or aux_logits=False')
         x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
         x = self.maxpool1(x)
         x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))

@@ -177,6 +177,10 @@ class VGG(nn.Cell):
         if self.with_classifier:
             if self.avgpool is not None:
                 x = self.avgpool(x)
+            elif x.shape[2] != 7 or x.shape[3] != 7:
+                raise ValueError('VGG classifier needs a 7x7 map, i.e. 224x224 inputs; for '
+                                 'other sizes build VGG(adaptive_pool=True), or num_classes=-1 '
+                                 'with a GlobalAveragePooling neck and a LinearClsHead')
             x = self.classifier(self.flatten(x))
             outs = outs + (x,)
         return outs

@@ -69,6 +69,19 @@ def test_without_classifier_small_input():
     assert feat.shape == (2, 2048, 1, 1)
 
 
+def test_input_size_errors_are_clear():
+    net = InceptionV3(num_classes=3)
+    net.set_train(False)
+    with pytest.raises(ValueError, match='75x75'):
+        net(ms.Tensor(np.zeros((1, 3, 64, 64), np.float32)))
+    net = InceptionV3(num_classes=3, aux_logits=True)
+    net.set_train(True)
+    with pytest.raises(ValueError, match='299x299'):
+        net(ms.Tensor(np.zeros((2, 3, 80, 80), np.float32)))
+    with pytest.raises(ValueError, match='299x299'):
+        ms.jit(net.construct)(ms.Tensor(np.zeros((2, 3, 80, 80), np.float32)))
+
+
 def test_aux_logits_needs_classes():
     with pytest.raises(ValueError, match='aux_logits'):
         InceptionV3(num_classes=-1, aux_logits=True)
