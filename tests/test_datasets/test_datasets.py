@@ -140,3 +140,18 @@ def test_unlabelled_test_split_gives_label_minus_one(tmp_path, write_folders):
     loader = build_dataloader(dict(batch_size=3, dataset=ds,
                                    sampler=dict(type='DefaultSampler', shuffle=False)))
     assert next(iter(loader))['gt_label'].tolist() == [-1, -1, -1]
+
+
+def _prepare(root):
+    from mmcls_ms.datasets import prepare_digits
+    return prepare_digits(root, size=8)
+
+
+def test_digits_concurrent_preparation_is_safe(tmp_path):
+    import multiprocessing
+    root = str(tmp_path / 'digits')
+    with multiprocessing.get_context('fork').Pool(3) as pool:
+        assert pool.map(_prepare, [root] * 3) == [root] * 3
+    ds = Digits(data_root=root, split='train', size=8)
+    assert len(ds) == 1442
+    assert not [p for p in os.listdir(tmp_path) if p.startswith('.digits-')]  # no leftovers
