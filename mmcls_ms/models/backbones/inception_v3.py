@@ -36,7 +36,7 @@ Parameter names follow mmpretrain / torchvision (see
 Example:
     >>> import numpy as np, mindspore as ms
     >>> net = InceptionV3(num_classes=10)
-    >>> net.set_train(False)
+    >>> _ = net.set_train(False)
     >>> out = net(ms.Tensor(np.zeros((1, 3, 299, 299), np.float32)))
     >>> out[-1].shape
     (1, 10)

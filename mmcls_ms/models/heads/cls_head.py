@@ -40,7 +40,7 @@ class ClsHead(nn.Cell):
         >>> logits = ms.Tensor(np.zeros((2, 5), np.float32))
         >>> scores, labels = head.predict((logits,))
         >>> scores.shape, labels.dtype
-        ((2, 5), Int32)
+        ((2, 5), mindspore.int32)
     """
 
     def __init__(self, loss=None, topk=(1,), cal_acc=False, aux_loss_weight=0.0, init_cfg=None):
