@@ -14,7 +14,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmcls_ms  # noqa: E402,F401
 from mmcls_ms.utils.cli import run_cli  # noqa: E402
-from mmcls_ms.utils.config import load_config  # noqa: E402
+from mmcls_ms.utils.config import env_cfg_options, load_config  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -76,7 +76,7 @@ def print_table(metrics):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options + env_cfg_options())
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

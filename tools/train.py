@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmcls_ms  # noqa: E402,F401  (chooses the oneDNN ISA before MindSpore runs)
 from mmcls_ms.utils.cli import run_cli  # noqa: E402
-from mmcls_ms.utils.config import load_config  # noqa: E402
+from mmcls_ms.utils.config import env_cfg_options, load_config  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -69,7 +69,7 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = merge_args(load_config(args.config, args.cfg_options), args)
+    cfg = merge_args(load_config(args.config, args.cfg_options + env_cfg_options()), args)
     from mmcls_ms.engine import Runner
     from mmcls_ms.utils import register_all_modules
     register_all_modules()

@@ -34,6 +34,19 @@ def parse_cfg_options(items):
     return options
 
 
+ENV_OPTIONS = 'MMCLS_MS_CFG_OPTIONS'
+
+
+def env_cfg_options() -> list:
+    """KEY=VALUE items from ``$MMCLS_MS_CFG_OPTIONS`` (space separated).
+
+    The tools apply them after ``--cfg-options``: a quick way to shrink every
+    run of a script or a document, e.g.
+    ``MMCLS_MS_CFG_OPTIONS="train_cfg.max_epochs=1"``.
+    """
+    return os.environ.get(ENV_OPTIONS, '').split()
+
+
 def load_config(path: str, cfg_options=None) -> Config:
     """Load a Python config file and merge ``cfg_options`` (dict or KEY=VALUE list)."""
     if not os.path.isfile(path):
