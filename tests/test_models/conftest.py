@@ -23,8 +23,3 @@ def images():
         data = rng.integers(0, 256, (batch, 3, size, size), dtype=np.uint8)
         return ms.Tensor(data)
     return make
-
-
-def count_params(cell, trainable_only=True):
-    params = cell.trainable_params() if trainable_only else cell.get_parameters()
-    return sum(int(np.prod(p.shape)) for p in params)
