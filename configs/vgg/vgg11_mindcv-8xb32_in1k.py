@@ -48,12 +48,19 @@ test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 
 # SGD with momentum, lr 0.01 for a global batch of 256, weight decay 4e-5;
 # linear warm-up over 2 epochs, then cosine decay to 1e-4 over 198 epochs.
+# MindCV's VGG recipe runs amp_level O2 with a fixed loss scale of 1024 (on CPU
+# the network stays float32 and only the loss scaling runs).
 optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    loss_scale=1024.0,
+    amp_level='O2',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.00004))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=True, begin=0, end=2,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=198, eta_min=0.0001, by_epoch=True, begin=2, end=200),
+    # MindCV updates the lr every step
+    dict(type='CosineAnnealingLR', T_max=198, eta_min=0.0001, by_epoch=True, begin=2, end=200,
+         convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=200, val_interval=1)
 val_cfg = dict()

@@ -73,3 +73,30 @@ def test_multistep_iter_based_and_step_poly_exponential():
 def test_unknown_scheduler_names_the_registry():
     with pytest.raises(KeyError, match=r"CosineAnnealingLR"):
         build_param_schedulers(dict(type='CosineAnnealingLr'), ParamGroups([0.1]), 10)
+
+
+@pytest.mark.parametrize('name, lr, warmup, min_lr', [
+    ('inception_v3/inception-v3_mindcv-8xb32_in1k.py', 0.045, 5, 0.0),
+    ('vgg/vgg16_mindcv-8xb32_in1k.py', 0.01, 2, 1e-4)])
+def test_mindcv_recipes_follow_the_published_schedule(name, lr, warmup, min_lr):
+    """warm-up to the base lr, then per-step cosine to min_lr at epoch 200."""
+    import os.path as osp
+    from mmengine.config import Config
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(repo, 'configs', name))
+    assert cfg.optim_wrapper.optimizer.lr == lr
+    assert cfg.optim_wrapper.optimizer.weight_decay == 4e-5
+    assert cfg.train_cfg.max_epochs == 200
+    epoch_len = 4
+    groups = ParamGroups([lr])
+    schedulers = build_param_schedulers(cfg.param_scheduler, groups, epoch_len)
+    lrs = []
+    for _ in range(200 * epoch_len):
+        lrs.append(groups.lrs[0])
+        for s in schedulers:
+            s.step()
+    assert lrs[0] < lr * 0.01
+    assert lrs[warmup * epoch_len] == pytest.approx(lr)
+    assert lrs[-1] == pytest.approx(min_lr, abs=lr * 1e-4)
+    # the cosine moves every iteration, not once per epoch
+    assert lrs[(warmup + 50) * epoch_len + 1] < lrs[(warmup + 50) * epoch_len]
