@@ -426,14 +426,14 @@ def convert_state_dict(state: Dict[str, np.ndarray], src_format: str = 'auto',
     return out, meta
 
 
-def read_weights(path: str) -> Tuple[Dict[str, np.ndarray], dict]:
+def read_weights(path: str, progress: bool = False) -> Tuple[Dict[str, np.ndarray], dict]:
     """Read any supported weight file (.pth zip, .ckpt, .safetensors) into numpy."""
     from mmcls_ms.utils.checkpoint import read_checkpoint, sniff_format
     from mmcls_ms.utils.pth_reader import load_pth_state_dict
     if not os.path.isfile(path):
         raise FileNotFoundError(f'Source checkpoint not found: {path!r}')
     if sniff_format(path) in ('pth', 'pth-legacy'):
-        return load_pth_state_dict(path)
+        return load_pth_state_dict(path, progress=progress)
     return read_checkpoint(path)
 
 
@@ -454,9 +454,7 @@ def convert_checkpoint(src_path: str, dst_path: str, src_format: str = 'auto',
         {'backbone': {'pool_count_include_pad': False}}
     """
     from mmcls_ms.utils.checkpoint import save_state_dict
-    if progress:
-        print(f'Reading {src_path} ...', flush=True)
-    state, src_meta = read_weights(src_path)
+    state, src_meta = read_weights(src_path, progress=progress)
     out, report = _convert(state, src_format, model, progress)
     if report.missing:
         raise ValueError(

@@ -17,6 +17,7 @@ Example:
     (64, 3, 3, 3)
 """
 import collections
+import contextlib
 import os
 import pickle
 import zipfile
@@ -87,12 +88,13 @@ _SAFE_GLOBALS.update({('torch', name): _StorageType(name) for name in _STORAGE_D
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file, archive, prefix, path):
+    def __init__(self, file, archive, prefix, path, on_storage=None):
         super().__init__(file)
         self._archive = archive
         self._prefix = prefix
         self._path = path
         self._storages = {}
+        self._on_storage = on_storage
 
     def find_class(self, module, name):
         if (module, name) == ('_codecs', 'encode'):  # numpy byte payloads (protocol 2)
@@ -130,6 +132,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
             if self._big_endian:
                 array = array.byteswap()
             self._storages[key] = array
+            if self._on_storage is not None:
+                self._on_storage()
         return self._storages[key]
 
     @property
@@ -147,8 +151,10 @@ def _latin1_encode(text, encoding='latin1'):
     return text.encode('latin1')
 
 
-def load_pth(path: str):
+def load_pth(path: str, progress: bool = False):
     """Unpickle a zip-based PyTorch file; tensors become numpy arrays.
+
+    ``progress=True`` shows a bar over the tensor storages as they are read.
 
     Raises ``FileNotFoundError``, :class:`PthFormatError` (legacy or TorchScript
     files, truncated archives) or :class:`UnsafePickleError`.
@@ -182,11 +188,29 @@ def load_pth(path: str):
                 raise PthFormatError(f'{path!r} is a zip file without data.pkl; it is not a '
                                      'PyTorch checkpoint.')
             prefix = pickles[0][:-len('data.pkl')]
-            with archive.open(pickles[0]) as f:
-                return _RestrictedUnpickler(f, archive, prefix, path).load()
+            with archive.open(pickles[0]) as f, _storage_progress(
+                    archive, prefix, path, progress) as on_storage:
+                return _RestrictedUnpickler(f, archive, prefix, path, on_storage).load()
     except zipfile.BadZipFile as err:
         raise PthFormatError(f'{path!r} is a damaged or truncated zip archive ({err}); '
                              're-download it.') from err
+
+
+@contextlib.contextmanager
+def _storage_progress(archive, prefix, path, enabled):
+    if not enabled:
+        yield None
+        return
+    total = sum(1 for n in archive.namelist() if n.startswith(prefix + 'data/'))
+    try:  # the shared progress style, when the logging helpers are there
+        from mmcls_ms.utils.progress import make_progress
+        bar = make_progress()
+    except ImportError:
+        from rich.progress import Progress
+        bar = Progress()
+    with bar:
+        task = bar.add_task(f'Reading {os.path.basename(path)}', total=total, status='')
+        yield lambda: bar.advance(task)
 
 
 def _flatten(obj, prefix=''):
@@ -201,7 +225,7 @@ def _flatten(obj, prefix=''):
     return flat
 
 
-def load_pth_state_dict(path: str) -> Tuple[Dict[str, np.ndarray], dict]:
+def load_pth_state_dict(path: str, progress: bool = False) -> Tuple[Dict[str, np.ndarray], dict]:
     """Read a .pth file into ``(flat state dict, meta)``.
 
     Unwraps the usual containers: ``{'state_dict': ...}`` (mmpretrain/mmengine),
@@ -211,7 +235,7 @@ def load_pth_state_dict(path: str) -> Tuple[Dict[str, np.ndarray], dict]:
     Example:
         >>> state, meta = load_pth_state_dict('vgg16-397923af.pth')  # doctest: +SKIP
     """
-    obj = load_pth(path)
+    obj = load_pth(path, progress=progress)
     if not isinstance(obj, dict):
         raise PthFormatError(f'{path!r} holds a {type(obj).__name__}, not a state dict.')
     meta = obj.get('meta') if isinstance(obj.get('meta'), dict) else {}

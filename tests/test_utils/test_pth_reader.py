@@ -68,6 +68,56 @@ def test_plain_containers_load(tmp_path):
     assert load_pth(str(path)) == obj
 
 
+def _text(value):
+    raw = value.encode()
+    return b'X' + len(raw).to_bytes(4, 'little') + raw
+
+
+def _int_tuple(values):
+    return b'(' + b''.join(b'J' + int(v).to_bytes(4, 'little', signed=True)
+                           for v in values) + b't'
+
+
+def _torch_style_pickle(tensors):
+    """Hand-assembled protocol-2 pickle of ``{name: tensor}`` exactly as torch.save
+    lays it out (``_rebuild_tensor_v2`` + persistent storage ids), so the reader is
+    tested without torch.  ``tensors``: name -> (storage key, dtype name, numel,
+    offset, size, stride)."""
+    out = b'\x80\x02}'
+    for name, (key, storage, numel, offset, size, stride) in tensors.items():
+        out += _text(name) + b'ctorch._utils\n_rebuild_tensor_v2\n('
+        out += b'(' + _text('storage') + f'ctorch\n{storage}\n'.encode() + _text(key)
+        out += _text('cpu') + b'J' + numel.to_bytes(4, 'little') + b'tQ'
+        out += b'J' + offset.to_bytes(4, 'little') + _int_tuple(size) + _int_tuple(stride)
+        out += b'\x89ccollections\nOrderedDict\n)RtRs'
+    return out + b'.'
+
+
+def test_reads_tensors_without_torch(tmp_path):
+    base = np.arange(30, dtype=np.float32).reshape(5, 6)
+    halves = np.linspace(-1, 1, 8).astype(np.float16)
+    raw = _torch_style_pickle({
+        'conv.weight': ('0', 'FloatStorage', 30, 0, (5, 6), (6, 1)),
+        'conv.weight_t': ('0', 'FloatStorage', 30, 0, (6, 5), (1, 6)),   # shared, strided
+        'conv.window': ('0', 'FloatStorage', 30, 8, (2, 3), (6, 1)),     # offset view
+        'bn.num_batches_tracked': ('1', 'LongStorage', 1, 0, (), ()),
+        'half': ('2', 'HalfStorage', 8, 0, (8, ), (1, )),
+    })
+    path = tmp_path / 'handmade.pth'
+    _write_zip_pth(path, raw, {'0': base.tobytes(), '1': np.int64(12).tobytes(),
+                               '2': halves.tobytes()})
+    state, meta = load_pth_state_dict(str(path), progress=True)
+    assert meta == {}
+    np.testing.assert_array_equal(state['conv.weight'], base)
+    np.testing.assert_array_equal(state['conv.weight_t'], base.T)
+    np.testing.assert_array_equal(state['conv.window'], base[1:3, 2:5])
+    assert state['bn.num_batches_tracked'].shape == () and state['bn.num_batches_tracked'] == 12
+    assert state['half'].dtype == np.float16
+    np.testing.assert_array_equal(state['half'], halves)
+    # The arrays own their memory (no views into the archive buffers).
+    assert all(a.flags.owndata or a.base is None for a in state.values())
+
+
 def test_not_a_zip_and_legacy_and_truncated(tmp_path):
     missing = tmp_path / 'missing.pth'
     with pytest.raises(FileNotFoundError, match='missing.pth'):
