@@ -35,35 +35,39 @@ def _build_with_suggestions(cfg, registry, default_args=None):
                 f'Unknown type {obj_type!r} in the {registry.name!r} registry of scope '
                 f'{registry.scope!r}.{hint} Registered types: {", ".join(known)}. '
                 'Check the `type=` in your config, or register your class with '
-                f'@{registry.name.upper()}.register_module().')
+                f'@{_VARIABLE_NAMES.get(registry.name, "REGISTRY")}.register_module().')
     return build_from_cfg(cfg, registry, default_args)
 
 
-def _registry(name, location):
+_VARIABLE_NAMES = {}
+
+
+def _registry(name, location, variable):
+    _VARIABLE_NAMES[name] = variable
     return Registry(name, build_func=_build_with_suggestions,
                     scope='mmcls_ms', locations=[location])
 
 
 # engine
-RUNNERS = _registry('runner', 'mmcls_ms.engine')
-LOOPS = _registry('loop', 'mmcls_ms.engine')
-HOOKS = _registry('hook', 'mmcls_ms.engine')
-OPTIMIZERS = _registry('optimizer', 'mmcls_ms.engine')
-OPTIM_WRAPPERS = _registry('optim_wrapper', 'mmcls_ms.engine')
-PARAM_SCHEDULERS = _registry('parameter scheduler', 'mmcls_ms.engine')
+RUNNERS = _registry('runner', 'mmcls_ms.engine', 'RUNNERS')
+LOOPS = _registry('loop', 'mmcls_ms.engine', 'LOOPS')
+HOOKS = _registry('hook', 'mmcls_ms.engine', 'HOOKS')
+OPTIMIZERS = _registry('optimizer', 'mmcls_ms.engine', 'OPTIMIZERS')
+OPTIM_WRAPPERS = _registry('optim_wrapper', 'mmcls_ms.engine', 'OPTIM_WRAPPERS')
+PARAM_SCHEDULERS = _registry('parameter scheduler', 'mmcls_ms.engine', 'PARAM_SCHEDULERS')
 
 # data
-DATASETS = _registry('dataset', 'mmcls_ms.datasets')
-DATA_SAMPLERS = _registry('data sampler', 'mmcls_ms.datasets')
-TRANSFORMS = _registry('transform', 'mmcls_ms.datasets')
+DATASETS = _registry('dataset', 'mmcls_ms.datasets', 'DATASETS')
+DATA_SAMPLERS = _registry('data sampler', 'mmcls_ms.datasets', 'DATA_SAMPLERS')
+TRANSFORMS = _registry('transform', 'mmcls_ms.datasets', 'TRANSFORMS')
 
 # models: backbones, necks, heads, losses, classifiers and preprocessors alike
-MODELS = _registry('model', 'mmcls_ms.models')
+MODELS = _registry('model', 'mmcls_ms.models', 'MODELS')
 
 # evaluation
-METRICS = _registry('metric', 'mmcls_ms.evaluation')
-EVALUATORS = _registry('evaluator', 'mmcls_ms.evaluation')
+METRICS = _registry('metric', 'mmcls_ms.evaluation', 'METRICS')
+EVALUATORS = _registry('evaluator', 'mmcls_ms.evaluation', 'EVALUATORS')
 
 # visualization
-VISUALIZERS = _registry('visualizer', 'mmcls_ms.visualization')
-VISBACKENDS = _registry('vis_backend', 'mmcls_ms.visualization')
+VISUALIZERS = _registry('visualizer', 'mmcls_ms.visualization', 'VISUALIZERS')
+VISBACKENDS = _registry('vis_backend', 'mmcls_ms.visualization', 'VISBACKENDS')
