@@ -275,3 +275,18 @@ def test_cli(tmp_path, helpers):
     bad = subprocess.run([sys.executable, tool, src_path, dst, '--model', 'vgg16',
                           '--no-progress'], capture_output=True, text=True)
     assert bad.returncode == 1 and 'look like' in bad.stderr
+
+
+def test_converting_an_mmcls_ms_state_is_identity():
+    rng = np.random.default_rng(0)
+    once, meta = convert_state_dict(synthetic_vgg(16, True, 'torchvision', rng))
+    twice, meta2 = convert_state_dict(once)
+    assert meta2['converted_from']['format'] == 'mmcls_ms' and meta2['model'] == 'vgg16_bn'
+    assert once.keys() == twice.keys()
+    for k in once:
+        np.testing.assert_array_equal(twice[k], once[k])
+    inc, _ = convert_state_dict(synthetic_inception('mindcv', rng))
+    again, meta3 = convert_state_dict(inc, src_meta={'model_overrides': {'backbone': {
+        'pool_count_include_pad': False}}})
+    assert meta3['model_overrides'] == {'backbone': {'pool_count_include_pad': False}}
+    assert again.keys() == inc.keys()
