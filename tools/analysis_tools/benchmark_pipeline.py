@@ -15,6 +15,9 @@ full pass of:
 It also checks, pixel by pixel on one of the JPEGs, whether MindSpore's C++
 ops could stand in for the OpenCV ones (``--skip-mindcv`` skips both).
 
+CPU milliseconds per image (all threads and worker processes) are reported
+too: unlike img/s they do not depend on what else runs on the machine.
+
 Each setting is run ``--repeats`` times (interleaved) and the best pass is
 reported, both whole (building the pipeline and its workers included, which
 every epoch pays once) and steady (after the first batch: what long epochs
@@ -29,6 +32,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import resource
 import sys
 import tempfile
 import time
@@ -81,15 +85,23 @@ def write_images(root, num, width, height):
                     [cv2.IMWRITE_JPEG_QUALITY, 90])
 
 
+def cpu_seconds():
+    """CPU time of this process, its threads and its reaped children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def time_pass(make_iter):
-    """(images, seconds in all, seconds to the first batch, images in it)."""
-    start = time.perf_counter()
+    """(images, seconds in all, seconds to the first batch, images in it, CPU seconds)."""
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     count, first, first_count = 0, None, 0
     for batch in make_iter():
         count += len(batch)
         if first is None:
             first, first_count = time.perf_counter() - start, len(batch)
-    return count, time.perf_counter() - start, first, first_count
+    return (count, time.perf_counter() - start, first, first_count,
+            cpu_seconds() - cpu_start)
 
 
 def ours(cfg, pipeline, root, workers, worker_type, batch_size):
@@ -177,11 +189,12 @@ def main():
                     settings.append((f'mindcv {split}', workers, 'mindspore-c++',
                                      mindcv(split == 'train', root, workers, args.batch_size,
                                             args.crop)))
-        best, steady, startup = {}, {}, {}
+        best, steady, startup, cpu_ms = {}, {}, {}, {}
         for _ in range(args.repeats):  # interleaved: the machine's drift hits all alike
             for name, workers, wtype, run in settings:
-                count, seconds, first, first_count = time_pass(run)
+                count, seconds, first, first_count, cpu = time_pass(run)
                 key = (name, workers, wtype)
+                cpu_ms[key] = min(cpu_ms.get(key, float('inf')), 1000 * cpu / count)
                 best[key] = max(best.get(key, 0.0), count / seconds)
                 if count > first_count:
                     rate = (count - first_count) / max(seconds - first, 1e-9)
@@ -189,17 +202,20 @@ def main():
                 startup[key] = min(startup.get(key, float('inf')), first)
         print(f'{args.num_images} JPEGs of {width}x{height}, batch {args.batch_size}, best of '
               f'{args.repeats} passes. img/s: whole pass (start-up included); steady: after '
-              'the first batch; first: seconds to the first batch')
+              'the first batch; first: seconds to the first batch; CPU: CPU milliseconds per '
+              'image, all threads and worker processes (independent of other load on the '
+              'machine)')
         print(f'{"pipeline":<16}{"workers":>8}  {"worker type":<15}{"img/s":>9}{"steady":>9}'
-              f'{"first":>8}')
+              f'{"first":>8}{"CPU":>8}')
         for key, ips in best.items():
             name, workers, wtype = key
             print(f'{name:<16}{workers:>8}  {wtype:<15}{ips:>9.1f}{steady.get(key, 0):>9.1f}'
-                  f'{startup[key]:>8.2f}')
+                  f'{startup[key]:>8.2f}{cpu_ms[key]:>8.2f}')
             results.append(dict(pipeline=name, workers=workers, worker_type=wtype,
                                 images_per_s=round(ips, 2),
                                 steady_images_per_s=round(steady.get(key, 0), 2),
-                                first_batch_s=round(startup[key], 3)))
+                                first_batch_s=round(startup[key], 3),
+                                cpu_ms_per_image=round(cpu_ms[key], 3)))
         for split in pipelines:
             for workers in args.workers:
                 ref = best.get((f'mindcv {split}', workers, 'mindspore-c++'))
@@ -212,6 +228,9 @@ def main():
                                 f'{mine / ref:.2f} whole pass')
                         if ref_steady and mine_steady:
                             line += f', {mine_steady / ref_steady:.2f} steady'
+                        ref_cpu = cpu_ms[(f'mindcv {split}', workers, 'mindspore-c++')]
+                        mine_cpu = cpu_ms[(f'mmcls_ms {split}', workers, wtype)]
+                        line += f'; CPU per image mindcv/mmcls_ms {ref_cpu / mine_cpu:.2f}'
                         print(line)
     train_ips = [ips for (name, _, _), ips in best.items() if name == 'mmcls_ms train']
     if train_ips:
