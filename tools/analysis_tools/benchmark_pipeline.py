@@ -235,8 +235,8 @@ def main():
     train_ips = [ips for (name, _, _), ips in best.items() if name == 'mmcls_ms train']
     if train_ips:
         need = 3 * args.step_images_per_s
-        got = max(best.get(('mmcls_ms train', w, t), 0) for w in args.workers if w >= 2
-                  for t in args.worker_types) or max(train_ips)
+        got = max((best.get(('mmcls_ms train', w, t), 0) for w in args.workers if w >= 2
+                   for t in args.worker_types), default=0) or max(train_ips)
         print(f'goal: >= 3 x {args.step_images_per_s} = {need:.1f} img/s for training; '
               f'the train pipeline gives {got:.1f} img/s ({got / args.step_images_per_s:.0f}x '
               'what one training step consumes)')
