@@ -59,6 +59,9 @@ def parse_args(argv=None):
     parser.add_argument('--shape', type=int, nargs='+', default=None,
                         help='input H W (or one size); default: the crop size of the '
                              "config's test pipeline, else 224")
+    parser.add_argument('--fuse-conv-bn', action='store_true',
+                        help='infer only: fold eval BN into the convolutions first '
+                             '(mmcls_ms.deployment.fuse_conv_bn)')
     parser.add_argument('--warmup', type=int, default=2, help='untimed steps after the first')
     parser.add_argument('--steps', type=int, default=5, help='timed steps')
     parser.add_argument('--jit-level', choices=('O0', 'O1', 'O2'), default=None,
@@ -179,6 +182,14 @@ def measure(args):
     rng = np.random.default_rng(0)
     inputs = ms.Tensor(rng.integers(0, 256, (batch, 3, height, width), dtype=np.uint8))
     labels = ms.Tensor(rng.integers(0, max(num_classes, 1), (batch,)).astype(np.int32))
+    fused = 0
+    if args.fuse_conv_bn:
+        if task != 'infer':
+            raise ValueError('--fuse-conv-bn is for --task infer (BN cannot be folded while '
+                             'training)')
+        from mmcls_ms.deployment import fuse_conv_bn
+        model.set_train(False)
+        fused = fuse_conv_bn(model)
     run = build_step(model, cfg, task, args.amp)
 
     show = not args.no_table
@@ -202,11 +213,12 @@ def measure(args):
             progress.advance(timed)
         cpu1 = os.times()
     median = statistics.median(times)
+    cpu_s = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     flop_per_image = gflop * (3.0 if task == 'train' else 1.0)
     return dict(
         impl='mmcls_ms', framework='mindspore', framework_version=ms.__version__,
         config=args.config, cfg_options=list(args.cfg_options), task=task, mode=args.mode,
-        jit_level=jit_level or 'default', amp=bool(args.amp), batch=batch,
+        jit_level=jit_level or 'default', amp=bool(args.amp), fused_conv_bn=fused, batch=batch,
         shape=[height, width], threads_setting=args.threads or 'mindspore-default',
         onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA', 'unset'),
         checkpoint=args.checkpoint, build_s=round(build_s, 3),
@@ -220,8 +232,9 @@ def measure(args):
         peak_rss_mib=round(peak_rss_mib(), 1),
         forward_gflop_per_image=round(gflop, 3),
         achieved_gflop_per_s=round(flop_per_image * batch / median, 1),
-        cores_busy=round(((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)) / sum(times),
-                         2),
+        cores_busy=round(cpu_s / sum(times), 2),
+        # CPU seconds per step: the work done, less sensitive to other load than wall time
+        cpu_s_per_step=round(cpu_s / len(times), 3),
         output_finite=bool(np.isfinite(np.asarray(out, np.float64)).all()),
         load_avg=[round(x, 2) for x in os.getloadavg()], cpu_count=os.cpu_count())
 

@@ -1,0 +1,82 @@
+"""One MindCV 0.3.0 measurement (run in a Python that has mindcv); prints a JSON line.
+
+    python benchmarks/peers/mindcv_runner.py --model inception_v3 --task train
+
+Graph mode: inference calls the Cell in GRAPH_MODE; training is a ``ms.jit``
+step of value_and_grad + ``nn.Momentum`` (SGD 0.9, weight decay 1e-4), loss
+CrossEntropy (+0.4 x the auxiliary loss for InceptionV3).  oneDNN is capped at
+AVX2 as mmcls_ms does (otherwise MindSpore 2.10's convolutions are ~100x
+slower on AVX-512 CPUs), so both MindSpore runs use the same kernels.
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import time_steps  # noqa: E402
+
+SIZE = {'inception_v3': 299, 'vgg16': 224}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--model', choices=sorted(SIZE), required=True)
+    parser.add_argument('--task', choices=('infer', 'train'), required=True)
+    parser.add_argument('--mode', choices=('graph', 'pynative'), default='graph')
+    parser.add_argument('--batch', type=int, default=None)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--steps', type=int, default=5)
+    args = parser.parse_args()
+    os.environ.setdefault('ONEDNN_MAX_CPU_ISA', 'AVX2')
+    import numpy as np
+    import mindspore as ms
+    from mindspore import nn
+    import mindcv
+
+    ms.set_context(mode=ms.GRAPH_MODE if args.mode == 'graph' else ms.PYNATIVE_MODE)
+    ms.set_seed(0)
+    batch = args.batch or (16 if args.task == 'infer' else 8)
+    size = SIZE[args.model]
+    net = mindcv.create_model(args.model, num_classes=1000)
+    rng = np.random.default_rng(0)
+    x = ms.Tensor(rng.standard_normal((batch, 3, size, size), dtype=np.float32))
+    y = ms.Tensor(rng.integers(0, 1000, (batch,)).astype(np.int32))
+    if args.task == 'infer':
+        net.set_train(False)
+
+        def run():
+            return net(x).asnumpy()
+    else:
+        net.set_train(True)
+        criterion = nn.CrossEntropyLoss()
+        optimizer = nn.Momentum(net.trainable_params(), learning_rate=0.01, momentum=0.9,
+                                weight_decay=1e-4)
+
+        def forward(inputs, labels):
+            out = net(inputs)
+            if isinstance(out, tuple):  # InceptionV3 in training: (logits, aux)
+                return criterion(out[0], labels) + 0.4 * criterion(out[1], labels)
+            return criterion(out, labels)
+
+        grad_fn = ms.value_and_grad(forward, None, optimizer.parameters)
+
+        def train_step(inputs, labels):
+            loss, grads = grad_fn(inputs, labels)
+            optimizer(grads)
+            return loss
+
+        step = ms.jit(train_step) if args.mode == 'graph' else train_step
+
+        def run():
+            return step(x, y).asnumpy()
+    result = dict(impl='mindcv', version=mindcv.__version__, framework='mindspore ' +
+                  ms.__version__, model=args.model, task=args.task, mode=args.mode,
+                  onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA'))
+    result.update(time_steps(run, batch, args.warmup, args.steps))
+    print('RESULT ' + json.dumps(result), flush=True)
+    os._exit(0)  # skip MindSpore's noisy teardown
+
+
+if __name__ == '__main__':
+    main()
