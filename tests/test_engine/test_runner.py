@@ -163,3 +163,23 @@ def test_amp_runs_with_dynamic_loss_scale(tiny_digits, tmp_path):
     assert runner.optim_wrapper.dynamic
     assert float(runner.train_step.loss_scale.asnumpy()) >= 1.0
     assert all(np.isfinite(v) for v in runner.scalars['loss'])
+
+
+def test_pynative_mode_trains_like_graph_mode(tiny_digits, tmp_path):
+    """env_cfg.mode='pynative' (for debugging) runs the same step op by op."""
+    import mindspore as ms
+    root, _, _ = tiny_digits
+    previous = ms.get_context('mode')
+    losses = {}
+    try:
+        for mode in ('graph', 'pynative'):
+            cfg = tiny_cfg(root, tmp_path / mode, epochs=1, **{'env_cfg.mode': mode})
+            cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+            runner = Runner.from_cfg(cfg)
+            runner.train()
+            assert ms.get_context('mode') == (ms.GRAPH_MODE if mode == 'graph'
+                                              else ms.PYNATIVE_MODE)
+            losses[mode] = runner.scalars['loss']
+    finally:
+        ms.set_context(mode=previous)
+    np.testing.assert_allclose(losses['graph'], losses['pynative'], rtol=1e-4, atol=1e-5)
