@@ -182,9 +182,9 @@ def _warn_if_incomplete(report, source):
     """Say which weights did not load (non-strict, as mmpretrain)."""
     if report.ok:
         return
-    from mmengine.logging import print_log
+    from mmcls_ms.utils.logging import print_log
     print_log(f'Weights from {source} do not fully fit the model:\n{report.table()}',
-              logger='current', level=30)
+              level=30)
 
 
 def init_model(config, checkpoint: Optional[str] = None, device: Optional[str] = None,

@@ -97,8 +97,8 @@ class LoadReport:
 def _log(msg, level='INFO'):
     import logging
 
-    from mmengine.logging import print_log
-    print_log(msg, logger='current', level=getattr(logging, level))
+    from mmcls_ms.utils.logging import print_log
+    print_log(msg, level=getattr(logging, level))
 
 
 # --------------------------------------------------------------------------- #
