@@ -15,6 +15,13 @@ import traceback
 USER_ERRORS = (FileNotFoundError, KeyError, ValueError, FloatingPointError)
 
 
+def _is_config_type_error(err: TypeError) -> bool:
+    """A wrong or missing argument in a config (``dict(type='VGG', deph=16)``)."""
+    text = str(err)
+    return any(hint in text for hint in ('unexpected keyword argument', 'unexpected arguments',
+                                         'required positional argument'))
+
+
 def run_cli(main, argv=None) -> None:
     """Call ``main(argv)``; report errors cleanly and exit without teardown noise."""
     code = 0
@@ -30,6 +37,14 @@ def run_cli(main, argv=None) -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if not isinstance(exc.code, int) and exc.code is not None:
             print(exc.code, file=sys.stderr)
+    except TypeError as err:
+        if not _is_config_type_error(err):
+            raise
+        if os.environ.get('MMCLS_MS_DEBUG'):
+            traceback.print_exc()
+        print(f'error: {err}\n       Check the arguments of this type in your config.',
+              file=sys.stderr)
+        code = 1
     except USER_ERRORS as err:
         if os.environ.get('MMCLS_MS_DEBUG'):
             traceback.print_exc()

@@ -11,7 +11,6 @@ Example:
 """
 import logging
 import os
-import sys
 from typing import Optional
 
 from rich.console import Console
@@ -21,7 +20,9 @@ _FORMAT = '%(asctime)s - mmcls_ms - %(levelname)s - %(message)s'
 _DATEFMT = '%m/%d %H:%M:%S'
 
 # One console for log lines and progress bars (stdout, like mmengine's logs).
-console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+# No fixed `file`: the console follows sys.stdout even when it is replaced
+# later (pytest's capture, redirect_stdout).
+console = Console(highlight=False, soft_wrap=True)
 
 
 class _ConsoleHandler(logging.Handler):
