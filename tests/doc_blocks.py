@@ -33,9 +33,11 @@ FENCE = re.compile(r'^(?P<indent>\s*)```(?P<lang>[\w+-]*)\s*$')
 SHELLS = ('bash', 'shell', 'sh', 'console')
 LANGS = SHELLS + ('python', 'py')
 # what a copy of the repository leaves out: outputs, caches, VCS data
-COPY_IGNORE = shutil.ignore_patterns('.git', 'work_dirs', '__pycache__', '*.egg-info', '.mim',
-                                     'outputs', 'rank_*', '*.whl', 'benchmarks', '.pytest_cache',
-                                     'data')
+_IGNORE_ANYWHERE = shutil.ignore_patterns('.git', '__pycache__', '*.egg-info', '.mim',
+                                          '.pytest_cache')
+# top-level outputs of runs (the package's own mmcls_ms/data is kept)
+_IGNORE_AT_TOP = shutil.ignore_patterns('work_dirs', 'outputs', 'rank_*', '*.whl', 'benchmarks',
+                                        'data', 'checkpoints')
 
 
 class MarkerError(ValueError):
@@ -131,7 +133,15 @@ def read_blocks(doc, root=REPO_ROOT, runnable_only=True):
 
 def copy_repo(dst, root=REPO_ROOT):
     """A working copy of the repository for the blocks to run in (no outputs, no .git)."""
-    shutil.copytree(root, dst, ignore=COPY_IGNORE, symlinks=True)
+    top = osp.abspath(root)
+
+    def ignore(folder, names):
+        skipped = set(_IGNORE_ANYWHERE(folder, names))
+        if osp.abspath(folder) == top:
+            skipped |= set(_IGNORE_AT_TOP(folder, names))
+        return skipped
+
+    shutil.copytree(root, dst, ignore=ignore, symlinks=True)
     digits = osp.join(root, 'data', 'digits')
     if osp.isfile(osp.join(digits, 'READY')):  # saves writing 1797 PNGs again
         shutil.copytree(digits, osp.join(dst, 'data', 'digits'))
