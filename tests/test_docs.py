@@ -44,7 +44,9 @@ def blocks_to_run(doc, slow):
 def run_doc(doc, tmp_path, slow):
     blocks = blocks_to_run(doc, slow)
     if not blocks:
-        pytest.skip(f'{doc} has no runnable blocks{"" if slow else " outside slow"}')
+        has_slow = not slow and any(b.slow for b in read_blocks(doc))
+        pytest.skip(f'{doc}: only slow runnable blocks' if has_slow
+                    else f'{doc} has no runnable blocks')
     workdir = copy_repo(str(tmp_path / 'repo'))
     for block in blocks:
         run_block(block, workdir)
