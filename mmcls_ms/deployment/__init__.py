@@ -3,11 +3,12 @@ formulations (exact, exporter-friendly equivalents of cells that MindSpore
 2.10's exporters cannot convert)."""
 from .conv import PadThenConv2d
 from .convert import make_export_friendly
+from .fast_inference import AffinePreprocessor, optimize_for_inference
 from .fuse import fuse_conv_bn
 from .exporter import ExportResult, export_model, run_exported
 from .pooling import GlobalAvgPool2d, PaddedAvgPool2d, valid_count_map
 
 __all__ = [
-    'export_model', 'run_exported', 'ExportResult', 'make_export_friendly', 'fuse_conv_bn', 'PadThenConv2d',
+    'export_model', 'run_exported', 'ExportResult', 'make_export_friendly', 'fuse_conv_bn', 'optimize_for_inference', 'AffinePreprocessor', 'PadThenConv2d',
     'PaddedAvgPool2d', 'GlobalAvgPool2d', 'valid_count_map'
 ]

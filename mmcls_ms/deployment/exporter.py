@@ -113,12 +113,14 @@ def onnxruntime_available() -> bool:
 
 
 def export_model(model, out, file_format='mindir', input_shape=(1, 3, 224, 224),
-                 input_dtype='uint8', verify=True, atol=None) -> ExportResult:
+                 input_dtype='uint8', verify=True, atol=None, fast=False) -> ExportResult:
     """Export ``model`` (eval mode) to ``out`` and verify the file.
 
     For ONNX the cells MindSpore cannot convert are first swapped, in place,
     for exact equivalents (:func:`make_export_friendly`); the swap itself is
-    checked against the untouched model.
+    checked against the untouched model.  ``fast=True`` exports the inference
+    fast path (:func:`optimize_for_inference`), also checked against the
+    untouched model.
     """
     if file_format not in FORMATS:
         raise ValueError(f'--format must be one of {sorted(FORMATS)}, got {file_format!r}')
@@ -137,11 +139,14 @@ def export_model(model, out, file_format='mindir', input_shape=(1, 3, 224, 224),
         batch = sample_input(tuple(input_shape), input_dtype)
         tensor = ms.Tensor(batch)
         reference = _logits(model(tensor))
+        if fast:
+            from .fast_inference import optimize_for_inference
+            result.swapped += optimize_for_inference(model)
         if file_format == 'onnx':
-            result.swapped = make_export_friendly(model, tuple(input_shape))
-            if result.swapped:
-                result.swap_max_abs_diff = float(np.abs(_logits(model(tensor)) -
-                                                        reference).max())
+            result.swapped += make_export_friendly(model, tuple(input_shape))
+        if result.swapped:
+            result.swap_max_abs_diff = float(np.abs(_logits(model(tensor)) -
+                                                    reference).max())
     finally:
         ms.set_context(mode=mode)
     if file_format == 'mindir':

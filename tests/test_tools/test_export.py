@@ -98,3 +98,13 @@ def test_bad_shape_is_a_clear_error(checkpoints):
     result = _run(VGG, checkpoints['vgg'], '--shape', '1', '3', '32')
     assert result.returncode == 1
     assert '--shape' in result.stderr and 'Traceback' not in result.stderr
+
+
+@pytest.mark.skipif(not HAVE_ORT, reason='onnxruntime not installed')
+def test_fast_path_export_matches_the_unchanged_model(checkpoints, tmp_path):
+    out = tmp_path / 'fast'
+    result = _run(INCEPTION, checkpoints['inception'], '--format', 'onnx', '--shape', '80',
+                  '--fast', '--out', str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'BatchNorms folded' in result.stdout
+    assert f'VERIFIED onnx: {out}.onnx' in result.stdout

@@ -62,6 +62,9 @@ def parse_args(argv=None):
     parser.add_argument('--fuse-conv-bn', action='store_true',
                         help='infer only: fold eval BN into the convolutions first '
                              '(mmcls_ms.deployment.fuse_conv_bn)')
+    parser.add_argument('--fast', action='store_true',
+                        help='infer only: the inference fast path (BN folded, preprocessor '
+                             'as one 1x1 conv; mmcls_ms.deployment.optimize_for_inference)')
     parser.add_argument('--warmup', type=int, default=2, help='untimed steps after the first')
     parser.add_argument('--steps', type=int, default=5, help='timed steps')
     parser.add_argument('--jit-level', choices=('O0', 'O1', 'O2'), default=None,
@@ -182,11 +185,15 @@ def measure(args):
     rng = np.random.default_rng(0)
     inputs = ms.Tensor(rng.integers(0, 256, (batch, 3, height, width), dtype=np.uint8))
     labels = ms.Tensor(rng.integers(0, max(num_classes, 1), (batch,)).astype(np.int32))
-    fused = 0
-    if args.fuse_conv_bn:
-        if task != 'infer':
-            raise ValueError('--fuse-conv-bn is for --task infer (BN cannot be folded while '
-                             'training)')
+    fused, fast_path = 0, []
+    if (args.fuse_conv_bn or args.fast) and task != 'infer':
+        raise ValueError('--fuse-conv-bn and --fast are for --task infer (BN cannot be folded '
+                         'while training)')
+    if args.fast:
+        from mmcls_ms.deployment import optimize_for_inference
+        model.set_train(False)
+        fast_path = optimize_for_inference(model)
+    elif args.fuse_conv_bn:
         from mmcls_ms.deployment import fuse_conv_bn
         model.set_train(False)
         fused = fuse_conv_bn(model)
@@ -218,7 +225,8 @@ def measure(args):
     return dict(
         impl='mmcls_ms', framework='mindspore', framework_version=ms.__version__,
         config=args.config, cfg_options=list(args.cfg_options), task=task, mode=args.mode,
-        jit_level=jit_level or 'default', amp=bool(args.amp), fused_conv_bn=fused, batch=batch,
+        jit_level=jit_level or 'default', amp=bool(args.amp), fused_conv_bn=fused, fast_path=fast_path,
+        batch=batch,
         shape=[height, width], threads_setting=args.threads or 'mindspore-default',
         onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA', 'unset'),
         checkpoint=args.checkpoint, build_s=round(build_s, 3),
