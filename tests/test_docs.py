@@ -191,3 +191,45 @@ def test_env_override_reaches_the_config():
     out = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT, env=env,
                          capture_output=True, text=True, check=True)
     assert out.stdout.split()[-2:] == ['1', 'val'], out.stdout
+
+
+TOOL = re.compile(r'((?:tools|demo)/[\w/.-]+\.(?:py|sh))')
+# the shell wrappers forward their extra arguments to these scripts
+FORWARDS = {'tools/dist_train.sh': 'tools/train.py', 'tools/dist_test.sh': 'tools/test.py'}
+
+
+def command_problems(blocks):
+    """Tools that a shell block calls but that do not exist, or options they lack."""
+    problems = []
+    for block in blocks:
+        if block.lang not in ('bash', 'shell', 'sh', 'text', ''):
+            continue
+        for line in block.code.replace('\\\n', ' ').splitlines():
+            match = TOOL.search(line)
+            if not match or line.lstrip().startswith('#'):
+                continue
+            tool = match.group(1)
+            if not osp.isfile(osp.join(REPO_ROOT, tool)):
+                problems.append(f'{block.where}: {tool} does not exist')
+                continue
+            with open(osp.join(REPO_ROOT, FORWARDS.get(tool, tool))) as f:
+                source = f.read()
+            for flag in re.findall(r'\s(--[a-z][\w-]*)', line[match.end():]):
+                if f"'{flag}'" not in source and f'"{flag}"' not in source:
+                    problems.append(f'{block.where}: {tool} has no option {flag}')
+    return problems
+
+
+def test_documented_commands_exist():
+    """Every tool a code block calls (runnable or not) exists and knows its --options."""
+    problems = command_problems(b for doc in DOCS for b in read_blocks(doc, runnable_only=False))
+    assert not problems, '\n'.join(problems)
+
+
+def test_command_check_catches_drift():
+    blocks = [Block('x.md', 1, 'bash', 'python tools/train.py CFG --amp \\\n    --no-such-flag\n'),
+              Block('x.md', 5, 'bash', 'bash tools/dist_train.sh CFG 2 --resume\n'),
+              Block('x.md', 9, 'bash', 'python tools/nope.py CFG\n')]
+    assert command_problems(blocks) == [
+        'x.md:1: tools/train.py has no option --no-such-flag',
+        'x.md:9: tools/nope.py does not exist']
