@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MARKER = re.compile(r'^\s*<!--\s*runnable\b(?P<words>.*?)-->\s*$')
-FENCE = re.compile(r'^(?P<indent>\s*)```(?P<lang>[\w+-]*)\s*$')
+FENCE = re.compile(r'^(?P<indent>\s*)(?P<ticks>`{3,})(?P<lang>[\w+-]*)\s*$')
 SHELLS = ('bash', 'shell', 'sh', 'console')
 LANGS = SHELLS + ('python', 'py')
 # what a copy of the repository leaves out: outputs, caches, VCS data
@@ -102,7 +102,7 @@ def read_blocks(doc, root=REPO_ROOT, runnable_only=True):
             start, indent = i, fence.group('indent')
             body = []
             i += 1
-            while i < len(lines) and lines[i].strip() != '```':
+            while i < len(lines) and lines[i].strip() != fence.group('ticks'):
                 text = lines[i]
                 body.append(text[len(indent):] if text.startswith(indent) else text.lstrip())
                 i += 1

@@ -79,7 +79,8 @@ def test_parser_reads_words_and_indented_blocks(tmp_path):
         '   <!-- runnable slow MMCLS_MS_CFG_OPTIONS="a=1 b=2" -->\n'
         '   ```bash\n   echo hi\n   ```\n'
         '<!-- runnable file=configs/x.py -->\n```python\nx = 1\n```\n'
-        '```python\nnot runnable\n```\n')
+        '```python\nnot runnable\n```\n'
+        '````markdown\n<!-- runnable -->\n```bash\nan example, not run\n```\n````\n')
     a, b = read_blocks('a.md', root=str(tmp_path))
     assert (a.slow, a.env, a.code, a.lang, a.line) == (
         True, {'MMCLS_MS_CFG_OPTIONS': 'a=1 b=2'}, 'echo hi\n', 'bash', 5)
