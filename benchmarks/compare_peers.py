@@ -62,6 +62,9 @@ def parse_args(argv=None):
     parser.add_argument('--mindcv-python', default=None)
     parser.add_argument('--torch-python', default=None)
     parser.add_argument('--no-compile', action='store_true', help='skip torch.compile')
+    parser.add_argument('--compile-rounds', type=int, default=None,
+                        help='run torch.compile (a cold compile of ~1-3 min per process) only '
+                             'in the first N rounds (default: every round)')
     parser.add_argument('--no-mindcv', action='store_true')
     parser.add_argument('--no-torch', action='store_true')
     parser.add_argument('--mmcls-variant', action='append', default=[], metavar='NAME=ARGS',
@@ -234,10 +237,15 @@ def main(argv=None):
     peaks = [matmul_peak_gflops()]
     records = []
     with Progress(console=console) as progress, open(out, 'a') as sink:
-        bar = progress.add_task('measuring', total=args.rounds * len(runs))
+        n_compile = sum(name == 'torch.compile' for _, name, _ in runs)
+        skipped_compiles = n_compile * max(0, args.rounds - (args.compile_rounds or args.rounds))
+        bar = progress.add_task('measuring', total=args.rounds * len(runs) - skipped_compiles)
         for rnd in range(args.rounds):
             shift = rnd % max(len(runs), 1)
             for workload, name, cmd in runs[shift:] + runs[:shift]:  # rotate the order
+                if name == 'torch.compile' and args.compile_rounds is not None and \
+                        rnd >= args.compile_rounds:
+                    continue
                 progress.update(bar, description=f'round {rnd + 1}: {workload} {name}')
                 start = time.time()
                 rec = run_one(cmd, args.timeout)

@@ -67,7 +67,8 @@ def _replace(model, name, new_cell):
 
 def make_export_friendly(model, input_shape):
     """Swap padded ``AvgPool2d``, ``AdaptiveAvgPool2d(1)`` and unevenly padded
-    ``Conv2d`` in place for exporter-friendly equivalents; returns what was swapped (readable lines).
+    ``Conv2d`` in place for exporter-friendly equivalents; returns what was
+    swapped (readable lines).
 
     Args:
         model: the network (any ``nn.Cell``).

@@ -12,8 +12,8 @@ logits of 1e6 and more, where float32 rounding alone exceeds an absolute
 1e-4.
 
 Example:
-    >>> result = export_model(model, 'work_dirs/vgg11bn.onnx', 'onnx', (1, 3, 32, 32))  # doctest: +SKIP
-    >>> result.verified, result.max_abs_diff                                            # doctest: +SKIP
+    >>> result = export_model(model, 'vgg11bn.onnx', 'onnx', (1, 3, 32, 32))  # doctest: +SKIP
+    >>> result.verified, result.max_abs_diff                                  # doctest: +SKIP
     (True, 2.1e-06)
 """
 import os

@@ -225,7 +225,8 @@ def measure(args):
     return dict(
         impl='mmcls_ms', framework='mindspore', framework_version=ms.__version__,
         config=args.config, cfg_options=list(args.cfg_options), task=task, mode=args.mode,
-        jit_level=jit_level or 'default', amp=bool(args.amp), fused_conv_bn=fused, fast_path=fast_path,
+        jit_level=jit_level or 'default', amp=bool(args.amp), fused_conv_bn=fused,
+        fast_path=fast_path,
         batch=batch,
         shape=[height, width], threads_setting=args.threads or 'mindspore-default',
         onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA', 'unset'),
