@@ -125,7 +125,7 @@ def test_resume_is_exact(tiny_digits, tmp_path):
 def test_missing_key_unknown_optimizer_and_nan_loss(tiny_digits, tmp_path):
     root, _, _ = tiny_digits
     cfg = tiny_cfg(root, tmp_path / 'c', epochs=1)
-    del cfg['train_cfg']
+    cfg.train_cfg = None  # as if the config never set it
     with pytest.raises(ConfigError, match='no `train_cfg`'):
         Runner.from_cfg(cfg).train()
 
