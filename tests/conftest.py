@@ -15,6 +15,15 @@ def repo_root():
     return REPO_ROOT
 
 
+@pytest.fixture(autouse=True)
+def _fresh_execution_mode():
+    """Each test starts in MindSpore's default PyNative mode: a Runner switches
+    the process to graph mode, which must not leak into the next test."""
+    import mindspore as ms
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    yield
+
+
 def pytest_collection_modifyitems(config, items):
     """Run `slow` tests only when asked for with `-m slow`."""
     markexpr = config.getoption('-m') or ''
