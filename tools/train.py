@@ -59,7 +59,7 @@ def merge_args(cfg, args):
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     if args.auto_scale_lr:
-        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+        if not cfg.get('auto_scale_lr') or 'base_batch_size' not in cfg.auto_scale_lr:
             raise KeyError('--auto-scale-lr: the config has no auto_scale_lr.base_batch_size; '
                            'add auto_scale_lr = dict(base_batch_size=256).')
         cfg.auto_scale_lr.enable = True

@@ -81,6 +81,7 @@ class BaseDataset:
         self._metainfo = {**self.METAINFO, **metainfo}
         self._metainfo['classes'] = read_classes(classes)
         self.pipeline = Compose(pipeline)
+        self._indices = kwargs.get('indices')
         self._data_list = None
         if not lazy_init:
             self.full_init()
@@ -91,9 +92,23 @@ class BaseDataset:
 
     def full_init(self):
         if self._data_list is None:
-            self._data_list = self.load_data_list()
+            self._data_list = self._subset(self.load_data_list())
             if self._metainfo.get('classes') is not None:
                 self._check_labels(len(self._metainfo['classes']))
+
+    def _subset(self, data_list):
+        """mmengine's ``indices``: an int keeps the first n samples, a list
+        keeps those samples."""
+        if self._indices is None:
+            return data_list
+        if isinstance(self._indices, int):
+            return data_list[:self._indices]
+        try:
+            return [data_list[i] for i in self._indices]
+        except (IndexError, TypeError):
+            raise ValueError(f'{type(self).__name__}: `indices` must be an int or a list of '
+                             f'sample indices below {len(data_list)}, got '
+                             f'{self._indices!r}.') from None
 
     def _check_labels(self, num_classes):
         for info in self._data_list:

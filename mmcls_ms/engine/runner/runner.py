@@ -269,6 +269,7 @@ class Runner:
                              f'samples, batch_size {loader.batch_size}, drop_last '
                              f'{loader.drop_last}. Lower the batch size.')
         self.train_loop = self._build_train_loop(train_cfg, loader)
+        self._check_num_classes(loader.dataset)
 
         wrapper_cfg = copy.deepcopy(dict(_need(self.optim_wrapper_cfg, 'optim_wrapper',
                                                'training')))
@@ -300,6 +301,20 @@ class Runner:
         self.add_train_state('step', self.train_step)
         self.val_loop = self._build_eval_loop('val') if self._has_val() else None
         del ms
+
+    def _check_num_classes(self, dataset):
+        """Fail before training when the head has fewer outputs than classes."""
+        classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+        head = getattr(self.model, 'head', None)
+        num_classes = getattr(head, 'num_classes', None)
+        backbone_classes = getattr(getattr(self.model, 'backbone', None), 'num_classes', None)
+        if num_classes is None and isinstance(backbone_classes, int) and backbone_classes > 0:
+            num_classes = backbone_classes
+        if classes and isinstance(num_classes, int) and num_classes < len(classes):
+            raise ValueError(
+                f'The model predicts {num_classes} classes but the training data has '
+                f'{len(classes)}. Set model.head.num_classes={len(classes)} (or '
+                f'model.backbone.num_classes for a built-in classifier).')
 
     def _has_val(self):
         return all(x is not None for x in (self._dataloader_cfgs['val'], self.val_cfg,
@@ -507,6 +522,12 @@ class Runner:
             self.resume(path)
         elif self.load_from:
             report = load_checkpoint(self.model, self.load_from, strict=False)
+            if not report.loaded_keys:
+                raise ValueError(
+                    f'load_from {self.load_from}: none of its parameters fits this model '
+                    f'({len(report.unexpected_keys)} unexpected, {len(report.missing_keys)} '
+                    'missing). Convert weights from torchvision, mmpretrain or MindCV first: '
+                    'python tools/model_converters/convert.py SRC DST.')
             self.logger.info(f'Loaded weights from {self.load_from}')
             self._loaded_meta = report.meta
 
