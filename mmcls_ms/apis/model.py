@@ -222,8 +222,8 @@ def inference_model(model, *args, **kwargs):
         info = ModelHub.get(model)  # clear error for unknown names, before building
         tasks = [t.lower() for t in info.tasks]
         if tasks and 'image classification' not in tasks:
-            raise NotImplementedError(f'Model {info.name!r} is for {info.tasks}; only image '
-                                      'classification is supported.')
+            raise ValueError(f'Model {info.name!r} is for {info.tasks}; only image '
+                             'classification is supported.')
     init_names = set(inspect.signature(ImageClassificationInferencer.__init__).parameters)
     init_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in init_names}
     inferencer = ImageClassificationInferencer(model, **init_kwargs)

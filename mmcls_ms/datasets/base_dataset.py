@@ -5,6 +5,7 @@ seeded from ``(seed, epoch, sample_idx)`` by :func:`sample_rng`.  A sample's
 augmentation therefore depends only on those three numbers, never on which
 worker process made it or in which order.
 """
+from abc import ABC, abstractmethod
 import os.path as osp
 
 import numpy as np
@@ -44,7 +45,7 @@ def read_classes(classes):
     raise TypeError(f'classes must be a list of names or a file path, got {type(classes)}.')
 
 
-class BaseDataset:
+class BaseDataset(ABC):
     """Indexable dataset: ``dataset[i]`` runs the pipeline on sample ``i``.
 
     Subclasses fill ``load_data_list()`` with dicts holding at least
@@ -87,8 +88,9 @@ class BaseDataset:
             self.full_init()
 
     # -- loading ----------------------------------------------------------
+    @abstractmethod
     def load_data_list(self):
-        raise NotImplementedError
+        """The list of ``dict(img_path=..., gt_label=...)`` of the dataset."""
 
     def full_init(self):
         if self._data_list is None:

@@ -11,6 +11,7 @@ Example:
     >>> aa = AutoAugment(policies='imagenet')
     >>> out = aa(dict(img=np.zeros((8, 8, 3), np.uint8), rng=np.random.default_rng(0)))
 """
+from abc import ABC, abstractmethod
 import copy
 
 import cv2
@@ -21,7 +22,7 @@ from .color import adjust_brightness, adjust_contrast, adjust_saturation, blend
 from .image_ops import rng_of
 
 
-class BaseAugTransform:
+class BaseAugTransform(ABC):
     """Probability, sign and magnitude handling shared by the operations."""
     SIGNED = False  # whether random_negative_prob applies
 
@@ -56,8 +57,9 @@ class BaseAugTransform:
             magnitude = -magnitude
         return magnitude
 
+    @abstractmethod
     def apply(self, img, magnitude, rng):
-        raise NotImplementedError
+        """Return ``img`` transformed with ``magnitude``."""
 
     def __call__(self, results):
         rng = rng_of(results)

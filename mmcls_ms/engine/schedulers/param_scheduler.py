@@ -19,6 +19,7 @@ Example:
     0.01
 """
 import math
+from abc import ABC, abstractmethod
 from collections import Counter
 from typing import List, Optional, Sequence
 
@@ -46,7 +47,7 @@ class ParamGroups:
             group['lr'] = group['initial_lr']
 
 
-class _ParamScheduler:
+class _ParamScheduler(ABC):
     """Base class: step counting and the active window ``[begin, end)``."""
 
     param_name = 'lr'
@@ -88,8 +89,9 @@ class _ParamScheduler:
     def _values(self):
         return [g[self.param_name] for g in self.groups.param_groups]
 
+    @abstractmethod
     def _get_value(self) -> List[float]:
-        raise NotImplementedError
+        """The new value of every group, in chainable form."""
 
     def step(self) -> None:
         """Advance one step and update the groups when inside the window."""

@@ -6,12 +6,13 @@ DataSamples: ``pred_scores`` (N, C) softmax scores, ``pred_labels`` (N,) and
 results of every rank and de-duplicates them by sample index before
 ``compute`` runs, so distributed evaluation counts every sample once.
 """
+from abc import ABC, abstractmethod
 from typing import Dict, Optional
 
 import numpy as np
 
 
-class BaseMetric:
+class BaseMetric(ABC):
     """Keeps the default ``prefix`` and turns results into named values."""
 
     default_prefix: Optional[str] = None
@@ -19,9 +20,10 @@ class BaseMetric:
     def __init__(self, prefix: Optional[str] = None, collect_device: str = 'cpu'):
         self.prefix = prefix or self.default_prefix
 
+    @abstractmethod
     def compute(self, pred_scores: np.ndarray, pred_labels: np.ndarray,
                 gt_labels: np.ndarray) -> Dict[str, float]:
-        raise NotImplementedError
+        """The metric values (without the prefix) of the whole set."""
 
     def evaluate(self, pred_scores, pred_labels, gt_labels) -> Dict[str, float]:
         """Compute and prefix the metric values (``accuracy/top1``)."""

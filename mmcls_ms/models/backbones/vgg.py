@@ -102,9 +102,9 @@ class VGG(nn.Cell):
         if len(dilations) < num_stages:
             raise ValueError(f'VGG dilations needs {num_stages} values, got {dilations}')
         if conv_cfg not in (None, dict(type='Conv2d'), dict(type='Conv')):
-            raise NotImplementedError(f'VGG conv_cfg={conv_cfg} is not supported; use None')
+            raise ValueError(f'VGG conv_cfg={conv_cfg} is not supported; use None')
         if act_cfg not in (None, dict(type='ReLU')):
-            raise NotImplementedError(f'VGG act_cfg={act_cfg} is not supported; use ReLU')
+            raise ValueError(f'VGG act_cfg={act_cfg} is not supported; use ReLU')
         self.num_classes = num_classes
         self.with_classifier = num_classes > 0
         if out_indices is None:

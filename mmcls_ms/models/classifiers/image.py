@@ -62,8 +62,8 @@ class ImageClassifier(nn.Cell):
             raise ValueError('ImageClassifier(pretrained=...) is not supported; set '
                              '`load_from` in the config or call load_checkpoint()')
         if train_cfg:
-            raise NotImplementedError(f'ImageClassifier train_cfg={train_cfg} (batch augments '
-                                      'such as Mixup/CutMix) is not supported yet; remove it')
+            raise ValueError(f'ImageClassifier train_cfg={train_cfg} (batch augments '
+                             'such as Mixup/CutMix) is not supported yet; remove it')
         if data_preprocessor is None:
             data_preprocessor = dict(type='ClsDataPreprocessor')
         elif isinstance(data_preprocessor, dict):

@@ -42,8 +42,8 @@ class CrossEntropyLoss(nn.Cell):
                  class_weight=None, label_smoothing=0.0, pos_weight=None):
         super().__init__()
         if use_sigmoid or use_soft or pos_weight is not None:
-            raise NotImplementedError('CrossEntropyLoss(use_sigmoid/use_soft/pos_weight) is not '
-                                      'supported by mmcls_ms (single-label only)')
+            raise ValueError('CrossEntropyLoss(use_sigmoid/use_soft/pos_weight) is not '
+                             'supported by mmcls_ms (single-label only)')
         if reduction not in ('mean', 'sum', 'none'):
             raise ValueError(f"CrossEntropyLoss reduction must be 'mean', 'sum' or 'none', "
                              f'got {reduction!r}')

@@ -38,8 +38,8 @@ class LabelSmoothLoss(nn.Cell):
             raise ValueError(f"LabelSmoothLoss reduction must be 'mean', 'sum' or 'none', "
                              f'got {reduction!r}')
         if class_weight is not None or pos_weight is not None or use_sigmoid:
-            raise NotImplementedError('LabelSmoothLoss(class_weight/pos_weight/use_sigmoid) is '
-                                      'not supported by mmcls_ms')
+            raise ValueError('LabelSmoothLoss(class_weight/pos_weight/use_sigmoid) is '
+                             'not supported by mmcls_ms')
         self.eps = float(label_smooth_val)
         self.num_classes = num_classes
         self.mode = mode

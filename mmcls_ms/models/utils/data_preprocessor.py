@@ -37,8 +37,8 @@ class ClsDataPreprocessor(nn.Cell):
             raise TypeError(f'ClsDataPreprocessor got unknown arguments {sorted(unused)}; '
                             'it takes mean, std, to_rgb, num_classes')
         if unused.get('batch_augments'):
-            raise NotImplementedError('ClsDataPreprocessor(batch_augments=...) (Mixup/CutMix) '
-                                      'is not supported by mmcls_ms yet; remove it from the config')
+            raise ValueError('ClsDataPreprocessor(batch_augments=...) (Mixup/CutMix) '
+                             'is not supported by mmcls_ms yet; remove it from the config')
         if (mean is None) != (std is None):
             raise ValueError('ClsDataPreprocessor needs both mean and std, or neither; '
                              f'got mean={mean}, std={std}')

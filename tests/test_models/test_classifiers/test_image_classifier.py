@@ -142,7 +142,7 @@ def test_inception_aux_loss_enters_training_loss(images):
 
 
 def test_clear_errors():
-    with pytest.raises(NotImplementedError, match='train_cfg'):
+    with pytest.raises(ValueError, match="train_cfg"):
         MODELS.build(dict(VGG_GAP, train_cfg=dict(augments=[dict(type='Mixup', alpha=0.8)])))
     with pytest.raises(TypeError, match='backbone'):
         MODELS.build(dict(type='ImageClassifier', backbone='VGG'))

@@ -57,5 +57,5 @@ def test_bad_arguments_are_named():
         CrossEntropyLoss(label_smoothing=1.5)
     with pytest.raises(ValueError, match='mode'):
         LabelSmoothLoss(0.1, mode='nope')
-    with pytest.raises(NotImplementedError, match='use_sigmoid'):
+    with pytest.raises(ValueError, match='use_sigmoid'):
         CrossEntropyLoss(use_sigmoid=True)
