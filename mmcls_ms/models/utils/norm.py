@@ -13,6 +13,8 @@ Example:
     >>> torch_to_mindspore_momentum(0.1)   # what nn.BatchNorm2d was given
     0.9
 """
+import warnings
+
 from mindspore import nn
 
 # PyTorch's BatchNorm default: short runs need it (MindCV's 0.0003 barely moves).
@@ -52,8 +54,12 @@ def build_norm_layer(cfg: dict, num_features: int, default_eps: float = 1e-5) ->
     norm_type = cfg.pop('type')
     if norm_type not in _BN_TYPES:
         raise KeyError(f'norm_cfg type {norm_type!r} is not supported; use one of {_BN_TYPES} '
-                       '(SyncBN is built as a plain BN: MindSpore reduces BN across devices '
-                       'in data-parallel mode itself)')
+                       '(SyncBN is built as a per-device BN: MindSpore 2.10 synchronises BN '
+                       'only on Ascend, with nn.SyncBatchNorm)')
+    if norm_type == 'SyncBN':
+        warnings.warn("norm_cfg type 'SyncBN' is built as a per-device BatchNorm2d: batch "
+                      'statistics are not synchronised across ranks (MindSpore 2.10 offers '
+                      'nn.SyncBatchNorm on Ascend only).', stacklevel=2)
     momentum = cfg.pop('momentum', DEFAULT_TORCH_MOMENTUM)
     eps = cfg.pop('eps', default_eps)
     requires_grad = cfg.pop('requires_grad', True)
