@@ -27,13 +27,7 @@ model = dict(
         topk=(1, 5)),
 )
 
-# MindCV's mean / std (ImageNet's, in 0-255), on RGB images
-data_preprocessor = dict(
-    num_classes=1000,
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True,
-)
+# MindCV normalises with ImageNet's RGB mean / std: imagenet_bs32's data_preprocessor as is.
 
 # MindCV's training augmentation: random resized crop, flip, AutoAugment
 # (ImageNet policy) and random erasing with p=0.25 (MindCV erases normalised

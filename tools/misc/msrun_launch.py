@@ -194,10 +194,10 @@ def main():
                 alive = worker_pids(proc)
                 seen.update(alive)
                 # a worker that is gone without its success marker has failed:
-                # its peers would wait in a collective op, so stop the job
-                unfinished = failed_ranks(log_dir, world)
-                dead = [r for r in seen if r not in alive and r in unfinished]
-                if dead and lost_at is None:
+                # its peers would wait in a collective op, so stop the job.
+                # The logs are read only once some worker has gone.
+                gone = [r for r in seen if r not in alive]
+                if gone and lost_at is None and set(gone) & set(failed_ranks(log_dir, world)):
                     lost_at = time.time()
                 if lost_at is not None and time.time() - lost_at > grace:
                     stop(proc)

@@ -1,13 +1,7 @@
 # ImageNet-1k as MindCV's VGG recipes feed it: 32 images per device, 224 crops.
 _base_ = ['./imagenet_bs32.py']
 
-# MindCV's mean / std (ImageNet's, in 0-255), on RGB images
-data_preprocessor = dict(
-    num_classes=1000,
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    to_rgb=True,
-)
+# MindCV normalises with ImageNet's RGB mean / std: imagenet_bs32's data_preprocessor as is.
 
 # random resized crop, flip and colour jitter (brightness, contrast, saturation 0.4)
 train_pipeline = [

@@ -24,7 +24,6 @@ import os
 import os.path as osp
 import random
 import time
-from typing import Optional
 
 import numpy as np
 
@@ -259,9 +258,8 @@ class Runner:
 
     # ================================================================ training
     def _build_train_objects(self):
-        import mindspore as ms
         from mindspore import nn
-        from .train_step import PredictStep, TrainStep
+        from .train_step import TrainStep
         train_cfg = dict(_need(self.train_cfg, 'train_cfg', 'training'))
         loader = self.train_dataloader
         if len(loader) == 0:
@@ -300,7 +298,6 @@ class Runner:
             growth_interval=getattr(wrapper, 'growth_interval', 2000), grad_reducer=reducer)
         self.add_train_state('step', self.train_step)
         self.val_loop = self._build_eval_loop('val') if self._has_val() else None
-        del ms
 
     def _check_num_classes(self, dataset):
         """Fail before training when the head has fewer outputs than classes."""
