@@ -1,7 +1,7 @@
 """Classify one image (or a folder) and print the result as JSON.
 
 Examples:
-    python demo/image_demo.py demo/cat.JPEG inception-v3_3rdparty_8xb32_in1k
+    python demo/image_demo.py demo/bird.JPEG inception-v3_3rdparty_8xb32_in1k
     python demo/image_demo.py demo/cat.JPEG configs/vgg/vgg11bn_8xb32_in1k.py \\
         --checkpoint work_dirs/vgg11bn/epoch_100.ckpt --show-dir outputs/
 """

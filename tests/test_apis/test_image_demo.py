@@ -34,7 +34,7 @@ def test_demo_prints_json_and_draws(tmp_path):
     checkpoint = write_pth(str(tmp_path / 'tiny.pth'), {
         'state_dict': state, 'meta': {'dataset_meta': {'classes': classes}}})
     env = dict(os.environ, MMCLS_MS_HOME=str(tmp_path / 'home'))
-    proc = run_demo('demo/cat.JPEG', TINY_BN, '--checkpoint', checkpoint,
+    proc = run_demo('demo/bird.JPEG', TINY_BN, '--checkpoint', checkpoint,
                     '--show-dir', str(tmp_path / 'vis'), '--device', 'cpu', env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)
@@ -43,7 +43,7 @@ def test_demo_prints_json_and_draws(tmp_path):
     assert [t['class'] for t in result['topk']][0] == result['pred_class']
     assert len(result['topk']) == 5 and 'pred_scores' not in result
     drawn = cv2.imread(result['visualization'])
-    original = cv2.imread(os.path.join(REPO, 'demo', 'cat.JPEG'))
+    original = cv2.imread(os.path.join(REPO, 'demo', 'bird.JPEG'))
     assert drawn.shape == original.shape and not np.array_equal(drawn, original)
 
 
@@ -59,3 +59,21 @@ def test_demo_errors_are_one_line(tmp_path):
     proc = run_demo('demo/cat.JPEG', 'vgg11_mindcv-8xb32_in1k', env=env)
     assert proc.returncode == 1 and 'Traceback' not in proc.stderr
     assert 'vgg11-ef31d161.ckpt' in proc.stderr and '--mirror' in proc.stderr
+
+
+def test_every_demo_image_has_a_source_and_licence_row():
+    # shipping a photo needs its origin and licence on record (demo/README.md)
+    demo_dir = os.path.join(REPO, 'demo')
+    rows = {}
+    for line in open(os.path.join(demo_dir, 'README.md'), encoding='utf-8'):
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if line.startswith('| `') and len(cells) == 4:
+            rows[cells[0].strip('`')] = cells
+    images = sorted(n for n in os.listdir(demo_dir)
+                    if n.lower().endswith(('.jpeg', '.jpg', '.png')))
+    assert 'bird.JPEG' in images  # the file mmpretrain's one-liner names
+    for name in images:
+        assert name in rows, f'demo/{name} has no row in demo/README.md'
+        source, licence = rows[name][2], rows[name][3]
+        assert source and licence, f'demo/README.md: the row of {name} lacks source or licence'
+        assert cv2.imread(os.path.join(demo_dir, name)) is not None, f'demo/{name} does not decode'

@@ -39,7 +39,7 @@ def test_inception_one_liner_offline(cache_home, monkeypatch):
     cached.parent.mkdir(parents=True)
     write_pth(str(cached), {'state_dict': state, 'meta': {'mmpretrain_version': '1.0.0rc8'}})
 
-    result = inference_model(NAME, os.path.join(REPO, 'demo', 'cat.JPEG'))
+    result = inference_model(NAME, os.path.join(REPO, 'demo', 'bird.JPEG'))
     scores = result['pred_scores']
     assert scores.shape == (1000,) and abs(float(scores.sum()) - 1.0) < 1e-4
     assert result['pred_label'] == int(scores.argmax())
@@ -49,5 +49,5 @@ def test_inception_one_liner_offline(cache_home, monkeypatch):
     model = get_model(NAME, pretrained=True)
     fc = dict(model.parameters_and_names())['backbone.fc.weight'].asnumpy()
     np.testing.assert_array_equal(fc, state['backbone.fc.weight'])
-    again = ImageClassificationInferencer(model)(os.path.join(REPO, 'demo', 'cat.JPEG'))[0]
+    again = ImageClassificationInferencer(model)(os.path.join(REPO, 'demo', 'bird.JPEG'))[0]
     np.testing.assert_allclose(again['pred_scores'], scores, rtol=1e-4, atol=1e-6)

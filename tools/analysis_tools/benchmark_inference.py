@@ -54,7 +54,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Inference latency of mmcls_ms')
     parser.add_argument('model', nargs='?', default='inception-v3_3rdparty_8xb32_in1k',
                         help='zoo name or config')
-    parser.add_argument('--img', default=osp.join(REPO, 'demo', 'cat.JPEG'))
+    parser.add_argument('--img', default=osp.join(REPO, 'demo', 'bird.JPEG'))
     parser.add_argument('--checkpoint', default=None, help='weights to load')
     parser.add_argument('--pretrained', action='store_true', help='load the zoo weights')
     parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 16])
