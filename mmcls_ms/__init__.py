@@ -2,7 +2,7 @@
 
 Example:
     >>> from mmcls_ms import inference_model            # doctest: +SKIP
-    >>> inference_model('vgg16_8xb32_in1k', 'demo/cat.JPEG')['pred_class']  # doctest: +SKIP
+    >>> inference_model('vgg16_8xb32_in1k', 'demo/bird.JPEG')['pred_class']  # doctest: +SKIP
 """
 # First, before anything imports MindSpore: choose a fast oneDNN ISA cap.
 from .utils.cpu_backend import ONEDNN_DECISION  # noqa: F401

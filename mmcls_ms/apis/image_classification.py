@@ -8,7 +8,7 @@ runs inside the network).  The forward pass is compiled once with ``ms.jit``
 Example:
     >>> from mmcls_ms.apis import ImageClassificationInferencer
     >>> inferencer = ImageClassificationInferencer('vgg11bn_8xb32_in1k')  # doctest: +SKIP
-    >>> inferencer('demo/cat.JPEG')[0]['pred_class']                      # doctest: +SKIP
+    >>> inferencer('demo/bird.JPEG')[0]['pred_class']                      # doctest: +SKIP
 """
 import os
 import warnings

@@ -3,7 +3,7 @@
 Example:
     >>> from mmcls_ms.apis import get_model, inference_model
     >>> model = get_model('vgg11bn_8xb32_in1k', head=dict(topk=(1,)))  # random weights
-    >>> result = inference_model(model, 'demo/cat.JPEG')               # doctest: +SKIP
+    >>> result = inference_model(model, 'demo/bird.JPEG')               # doctest: +SKIP
     >>> sorted(result)                                                 # doctest: +SKIP
     ['pred_class', 'pred_label', 'pred_score', 'pred_scores']
 """
@@ -213,7 +213,7 @@ def inference_model(model, *args, **kwargs):
 
     Example:
         >>> result = inference_model('inception-v3_3rdparty_8xb32_in1k',
-        ...                          'demo/cat.JPEG')  # doctest: +SKIP
+        ...                          'demo/bird.JPEG')  # doctest: +SKIP
     """
     import inspect
 

@@ -13,9 +13,9 @@ Example:
     >>> torch_to_mindspore_momentum(0.1)   # what nn.BatchNorm2d was given
     0.9
 """
-import warnings
-
 from mindspore import nn
+
+from .sync_bn import SyncBatchNorm2d
 
 # PyTorch's BatchNorm default: short runs need it (MindCV's 0.0003 barely moves).
 DEFAULT_TORCH_MOMENTUM = 0.1
@@ -35,9 +35,24 @@ def torch_to_mindspore_momentum(momentum: float) -> float:
     return 1.0 - momentum
 
 
-def build_norm_layer(cfg: dict, num_features: int, default_eps: float = 1e-5) -> nn.BatchNorm2d:
-    """Build a ``nn.BatchNorm2d`` from ``dict(type='BN', momentum=0.1, eps=...,
+def data_parallel_world_size() -> int:
+    """Number of ranks that MindSpore's communication was initialised with (1 if none).
+
+    Example:
+        >>> data_parallel_world_size()
+        1
+    """
+    from mindspore.communication import GlobalComm, get_group_size
+    return get_group_size() if GlobalComm.INITED else 1
+
+
+def build_norm_layer(cfg: dict, num_features: int, default_eps: float = 1e-5) -> nn.Cell:
+    """Build a batch norm from ``dict(type='BN', momentum=0.1, eps=...,
     requires_grad=True)``.
+
+    ``type='SyncBN'`` gives a ``SyncBatchNorm2d`` (statistics over all ranks)
+    when communication is initialised with more than one rank, and a plain
+    ``nn.BatchNorm2d`` in a single process, where the two are the same.
 
     ``default_eps`` is used when ``cfg`` has no ``eps`` (1e-3 for Inception,
     1e-5 for VGG, as in torchvision).
@@ -53,20 +68,20 @@ def build_norm_layer(cfg: dict, num_features: int, default_eps: float = 1e-5) ->
     cfg = dict(cfg)
     norm_type = cfg.pop('type')
     if norm_type not in _BN_TYPES:
-        raise KeyError(f'norm_cfg type {norm_type!r} is not supported; use one of {_BN_TYPES} '
-                       '(SyncBN is built as a per-device BN: MindSpore 2.10 synchronises BN '
-                       'only on Ascend, with nn.SyncBatchNorm)')
-    if norm_type == 'SyncBN':
-        warnings.warn("norm_cfg type 'SyncBN' is built as a per-device BatchNorm2d: batch "
-                      'statistics are not synchronised across ranks (MindSpore 2.10 offers '
-                      'nn.SyncBatchNorm on Ascend only).', stacklevel=2)
+        raise KeyError(f'norm_cfg type {norm_type!r} is not supported; use one of {_BN_TYPES}')
     momentum = cfg.pop('momentum', DEFAULT_TORCH_MOMENTUM)
     eps = cfg.pop('eps', default_eps)
     requires_grad = cfg.pop('requires_grad', True)
     if cfg:
         raise KeyError(f'Unknown norm_cfg keys {sorted(cfg)}; supported: type, momentum '
                        '(PyTorch convention), eps, requires_grad')
-    bn = nn.BatchNorm2d(num_features, eps=eps, momentum=torch_to_mindspore_momentum(momentum))
+    ms_momentum = torch_to_mindspore_momentum(momentum)  # also checks the range
+    if norm_type == 'SyncBN' and data_parallel_world_size() > 1:
+        from mindspore import ops
+        bn = SyncBatchNorm2d(num_features, eps=eps, momentum=momentum,
+                             all_reduce=ops.AllReduce(ops.ReduceOp.SUM))
+    else:
+        bn = nn.BatchNorm2d(num_features, eps=eps, momentum=ms_momentum)
     if not requires_grad:
         bn.gamma.requires_grad = False
         bn.beta.requires_grad = False
