@@ -25,6 +25,8 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn
 
+from mmcls_ms.ops.onednn_conv import is_onednn_conv
+
 from .convert import make_export_friendly
 
 FORMATS = {'mindir': ('MINDIR', '.mindir'), 'onnx': ('ONNX', '.onnx')}
@@ -126,6 +128,10 @@ def export_model(model, out, file_format='mindir', input_shape=(1, 3, 224, 224),
         raise ValueError(f'--format must be one of {sorted(FORMATS)}, got {file_format!r}')
     if len(input_shape) != 4:
         raise ValueError(f'input shape must be N C H W, got {tuple(input_shape)}')
+    if any(is_onednn_conv(cell) for _, cell in model.cells_and_names()):
+        raise RuntimeError('the model runs its convolutions through mmcls_ms.ops.onednn_conv, '
+                           'a custom op that MindIR and ONNX runtimes do not have: export in a '
+                           'process without MMCLS_MS_CONV_BACKEND=onednn')
     path = output_path(out, file_format)
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)

@@ -20,6 +20,8 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 
+from mmcls_ms.ops.onednn_conv import apply_conv_backend
+
 from .fuse import fuse_conv_bn
 
 
@@ -66,4 +68,6 @@ def optimize_for_inference(model):
     if fast is not None:
         model.data_preprocessor = fast
         changes.append('preprocessor -> cast + 1x1 conv')
+    if apply_conv_backend(model):  # the new 1x1 conv, with MMCLS_MS_CONV_BACKEND=onednn
+        changes.append('new convolutions -> oneDNN blocked kernels')
     return changes

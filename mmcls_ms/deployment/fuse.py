@@ -18,6 +18,8 @@ import numpy as np
 import mindspore as ms
 from mindspore import Parameter, nn, ops
 
+from mmcls_ms.ops.onednn_conv import is_onednn_conv
+
 
 def _fold(conv, bn):
     gamma = bn.gamma.asnumpy().astype(np.float64)
@@ -46,7 +48,8 @@ def fuse_conv_bn(model) -> int:
     for _, cell in list(model.cells_and_names()):
         conv = getattr(cell, 'conv', None)
         bn = getattr(cell, 'bn', None)
-        if not isinstance(conv, nn.Conv2d) or not isinstance(bn, nn.BatchNorm2d):
+        if not (isinstance(conv, nn.Conv2d) or is_onednn_conv(conv)) or \
+                not isinstance(bn, nn.BatchNorm2d):
             continue
         weight, bias = _fold(conv, bn)
         ops.assign(conv.weight, ms.Tensor(weight))

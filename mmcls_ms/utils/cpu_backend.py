@@ -38,6 +38,12 @@ imported, before any MindSpore kernel, and only sets ``ONEDNN_MAX_CPU_ISA`` when
 the user has not: set ``ONEDNN_MAX_CPU_ISA`` yourself to choose, or
 ``MMCLS_MS_ONEDNN_ISA=keep`` to leave oneDNN's own choice alone.
 
+``MMCLS_MS_CONV_BACKEND=onednn`` runs the models' convolutions through
+``mmcls_ms.ops.onednn_conv`` (oneDNN's blocked-layout kernels) instead.  Those
+are fast at every ISA level, so then no cap is set and the rest of the network
+(pooling, BN, matmul) gets oneDNN's AVX-512 kernels too.  When the op cannot be
+built here, mmcls_ms warns and falls back to MindSpore's convolutions + cap.
+
 Example:
     >>> from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
     >>> ONEDNN_DECISION.summary()   # doctest: +SKIP
@@ -45,11 +51,14 @@ Example:
 """
 import os
 import platform
+import warnings
 from dataclasses import dataclass
 
 OVERRIDE_ENV = 'MMCLS_MS_ONEDNN_ISA'
 ONEDNN_ENV = 'ONEDNN_MAX_CPU_ISA'
 SAFE_ISA = 'AVX2'
+CONV_BACKEND_ENV = 'MMCLS_MS_CONV_BACKEND'
+CONV_BACKENDS = ('mindspore', 'onednn')
 
 
 @dataclass(frozen=True)
@@ -58,10 +67,12 @@ class OneDNNDecision:
     value: str  # '' when left unset
     source: str  # 'user', 'mmcls_ms' or 'default'
     reason: str
+    conv_backend: str = 'mindspore'  # who runs the models' convolutions
 
     def summary(self) -> str:
         shown = self.value or '(unset, oneDNN default)'
-        return f'{ONEDNN_ENV}={shown} ({self.source}: {self.reason})'
+        return (f'{ONEDNN_ENV}={shown} ({self.source}: {self.reason}); '
+                f'convolutions: {self.conv_backend}')
 
 
 def cpu_flags() -> set:
@@ -120,14 +131,23 @@ def is_affected_cpu(flags=None, machine=None) -> bool:
     return onednn_isa_level(flags, machine) in AFFECTED_LEVELS
 
 
-def decide(environ=None, flags=None, machine=None) -> OneDNNDecision:
-    """Decide the ISA cap without touching the environment."""
+def decide(environ=None, flags=None, machine=None, conv_backend='mindspore') -> OneDNNDecision:
+    """Decide the ISA cap without touching the environment.
+
+    ``conv_backend='onednn'`` means the convolutions will not be MindSpore's,
+    so nothing needs the cap.
+    """
     environ = os.environ if environ is None else environ
     if environ.get(ONEDNN_ENV):
-        return OneDNNDecision(environ[ONEDNN_ENV], 'user', f'{ONEDNN_ENV} was already set')
+        return OneDNNDecision(environ[ONEDNN_ENV], 'user', f'{ONEDNN_ENV} was already set',
+                              conv_backend)
     if environ.get(OVERRIDE_ENV, '').lower() == 'keep':
-        return OneDNNDecision('', 'user', f'{OVERRIDE_ENV}=keep')
+        return OneDNNDecision('', 'user', f'{OVERRIDE_ENV}=keep', conv_backend)
     level = onednn_isa_level(flags, machine)
+    if level in AFFECTED_LEVELS and conv_backend == 'onednn':
+        return OneDNNDecision('', 'mmcls_ms', f'oneDNN keeps its {level} level: convolutions run '
+                              f'through mmcls_ms.ops.onednn_conv ({CONV_BACKEND_ENV}=onednn)',
+                              conv_backend)
     if level in AFFECTED_LEVELS:
         return OneDNNDecision(
             SAFE_ISA, 'mmcls_ms',
@@ -138,10 +158,34 @@ def decide(environ=None, flags=None, machine=None) -> OneDNNDecision:
     return OneDNNDecision('', 'default', f'CPU not affected (oneDNN level {shown})')
 
 
+def requested_conv_backend(environ=None) -> str:
+    """``MMCLS_MS_CONV_BACKEND``: 'mindspore' (default) or 'onednn'.
+
+    Example:
+        >>> requested_conv_backend({'MMCLS_MS_CONV_BACKEND': 'oneDNN'})
+        'onednn'
+    """
+    environ = os.environ if environ is None else environ
+    backend = environ.get(CONV_BACKEND_ENV, 'mindspore').strip().lower() or 'mindspore'
+    if backend not in CONV_BACKENDS:
+        raise ValueError(f'{CONV_BACKEND_ENV}={environ[CONV_BACKEND_ENV]!r} is not one of '
+                         f'{CONV_BACKENDS}; unset it to use MindSpore\'s convolutions')
+    return backend
+
+
 def configure_onednn_isa(environ=None) -> OneDNNDecision:
     """Apply :func:`decide` to the environment (idempotent)."""
     environ = os.environ if environ is None else environ
-    decision = decide(environ)
+    backend = requested_conv_backend(environ)
+    if backend == 'onednn':
+        from mmcls_ms.ops.onednn_conv import OneDNNConvUnavailable, library_path
+        try:
+            library_path()
+        except OneDNNConvUnavailable as err:
+            warnings.warn(f'{CONV_BACKEND_ENV}=onednn: {err}. Falling back to MindSpore\'s '
+                          'convolutions.', stacklevel=2)
+            backend = 'mindspore'
+    decision = decide(environ, conv_backend=backend)
     if decision.source == 'mmcls_ms':
         environ[ONEDNN_ENV] = decision.value
     return decision

@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from mmcls_ms.ops.onednn_conv import apply_conv_backend
 from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
 from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
 from mmcls_ms.utils.logging import get_logger
@@ -175,11 +176,14 @@ class Runner:
 
     def _build_model(self, model_cfg, data_preprocessor):
         if not isinstance(model_cfg, dict):
+            apply_conv_backend(model_cfg)
             return model_cfg
         model_cfg = copy.deepcopy(model_cfg)
         if data_preprocessor is not None:
             model_cfg.setdefault('data_preprocessor', data_preprocessor)
-        return MODELS.build(model_cfg)
+        model = MODELS.build(model_cfg)
+        apply_conv_backend(model)  # MMCLS_MS_CONV_BACKEND=onednn: oneDNN's blocked convs
+        return model
 
     def _register_hooks(self, default_hooks, custom_hooks):
         merged = copy.deepcopy(DEFAULT_HOOKS)

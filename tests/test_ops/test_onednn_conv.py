@@ -1,0 +1,140 @@
+"""mmcls_ms.ops.onednn_conv: oneDNN blocked-layout convolutions as a MindSpore custom op.
+
+In this process the oneDNN ISA is capped at AVX2 (oneDNN then runs its blocked
+jit:avx2 kernels for the op); the subprocess test runs the real
+``MMCLS_MS_CONV_BACKEND=onednn`` setting, with the cap lifted.
+"""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import mindspore as ms
+from mindspore import nn
+
+from mmcls_ms.ops import onednn_conv
+from mmcls_ms.ops.onednn_conv import OneDNNConv2d, supports, use_onednn_convs
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+# in, out, kernel, stride, padding (MindSpore form), bias, input size
+SHAPES = [
+    (3, 16, 3, 1, 1, True, 17),            # the RGB stem
+    (16, 8, (1, 7), 1, (0, 0, 3, 3), False, 12),  # Inception's 1x7
+    (8, 12, 3, 2, 0, True, 15),            # stride 2, no padding ('valid')
+    (12, 4, 1, 1, 0, True, 9),             # 1x1
+]
+
+
+class _Readout(nn.Cell):
+    def __init__(self, conv):
+        super().__init__()
+        self.body = nn.SequentialCell([conv, nn.ReLU()])
+
+    def construct(self, x):
+        return (self.body(x) * 0.37).sum()
+
+
+def _conv(cin, cout, kernel, stride, padding, bias):
+    ms.set_seed(1)
+    return nn.Conv2d(cin, cout, kernel, stride=stride, pad_mode='pad' if padding else 'valid',
+                     padding=padding, has_bias=bias, weight_init='he_uniform',
+                     bias_init='uniform')
+
+
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize('shape', SHAPES, ids=lambda s: f'{s[0]}to{s[1]}k{s[2]}s{s[3]}')
+def test_forward_and_gradients_equal_nn_conv2d(mode, shape):
+    ms.set_context(mode=mode)
+    cin, cout, kernel, stride, padding, bias, size = shape
+    reference = _Readout(_conv(cin, cout, kernel, stride, padding, bias))
+    candidate = _Readout(_conv(cin, cout, kernel, stride, padding, bias))
+    names = [p.name for p in candidate.get_parameters()]
+    assert use_onednn_convs(candidate) == 1
+    assert onednn_conv.is_onednn_conv(candidate.body[0])
+    assert [p.name for p in candidate.get_parameters()] == names  # checkpoints still load
+
+    x = ms.Tensor(np.random.default_rng(0).standard_normal((2, cin, size, size)), ms.float32)
+    y_ref, y_new = reference.body[0](x).asnumpy(), candidate.body[0](x).asnumpy()
+    assert y_ref.shape == y_new.shape
+    assert np.abs(y_new - y_ref).max() <= 1e-5 * np.abs(y_ref).max()
+    grads_ref = ms.grad(reference, 0, reference.trainable_params())(x)
+    grads_new = ms.grad(candidate, 0, candidate.trainable_params())(x)
+    pairs = [(grads_ref[0], grads_new[0])] + list(zip(grads_ref[1], grads_new[1]))
+    assert len(pairs) == (3 if bias else 2)
+    for ref, new in pairs:
+        ref, new = ref.asnumpy(), new.asnumpy()
+        assert np.abs(new - ref).max() <= 1e-5 * np.abs(ref).max()
+
+
+def test_unsupported_convs_are_named_or_left_alone():
+    net = nn.SequentialCell([nn.Conv2d(4, 4, 3, pad_mode='same'),
+                             nn.Conv2d(4, 4, 3, group=2, pad_mode='pad', padding=1),
+                             nn.Conv2d(4, 4, 3, pad_mode='pad', padding=(0, 1, 1, 1))])
+    assert supports(net[0]) == "pad_mode 'same'"
+    assert supports(net[1]) == 'groups=2'
+    assert supports(net[2]).startswith('uneven padding')
+    with pytest.raises(ValueError, match=r"^0: .*pad_mode 'same'.*MMCLS_MS_CONV_BACKEND"):
+        use_onednn_convs(net)
+    assert use_onednn_convs(net, strict=False) == 0
+    with pytest.raises(ValueError, match='groups=2'):
+        OneDNNConv2d(net[1])
+
+
+def test_build_is_cached_and_failures_are_explained(tmp_path, monkeypatch):
+    path = onednn_conv.library_path()
+    assert osp.isfile(path) and onednn_conv._build_key() in path
+    # a fresh cache: the library is compiled again, atomically, into that cache
+    monkeypatch.setattr(onednn_conv, '_library_path', None)
+    monkeypatch.setenv('MMCLS_MS_HOME', str(tmp_path))
+    built = onednn_conv.library_path()
+    assert built.startswith(str(tmp_path)) and os.listdir(tmp_path / 'ops') == [osp.basename(built)]
+    # no compiler: a clear reason, nothing half-written left behind
+    monkeypatch.setattr(onednn_conv, '_library_path', None)
+    monkeypatch.setenv('MMCLS_MS_HOME', str(tmp_path / 'other'))
+    monkeypatch.setenv('CXX', str(tmp_path / 'no-such-compiler'))
+    with pytest.raises(onednn_conv.OneDNNConvUnavailable, match='no-such-compiler.*set CXX'):
+        onednn_conv.library_path()
+    leftovers = os.listdir(tmp_path / 'other' / 'ops') if osp.isdir(tmp_path / 'other' / 'ops') \
+        else []
+    assert leftovers == []
+
+
+SCRIPT = """
+import numpy as np, mindspore as ms, mmcls_ms
+from mmcls_ms.apis import get_model
+from mmcls_ms.ops.onednn_conv import is_onednn_conv
+print('DECISION', mmcls_ms.ONEDNN_DECISION.summary())
+ms.set_context(mode=ms.GRAPH_MODE)
+ms.set_seed(0)
+model = get_model('{config}', backbone=dict(num_classes=-1))
+model.set_train(False)
+convs = [c for _, c in model.cells_and_names() if is_onednn_conv(c)]
+print('ONEDNN_CONVS', len(convs))
+x = ms.Tensor(np.random.default_rng(0).integers(0, 256, (2, 3, 32, 32)).astype(np.uint8))
+np.save('{out}', model(x).asnumpy())
+"""
+
+
+def test_whole_model_in_a_process_with_the_backend_on(tmp_path):
+    """MMCLS_MS_CONV_BACKEND=onednn lifts the ISA cap and swaps every conv; the
+    logits equal those of MindSpore's convolutions (same random weights)."""
+    config = osp.join(REPO, 'configs', 'vgg', 'vgg11bn-gap_1xb32_digits.py')
+    outputs = {}
+    for backend in ('onednn', 'mindspore'):
+        out = str(tmp_path / f'{backend}.npy')
+        script = tmp_path / f'run_{backend}.py'
+        script.write_text(SCRIPT.format(config=config, out=out))
+        env = dict(os.environ, MMCLS_MS_CONV_BACKEND=backend, PYTHONPATH=REPO)
+        env.pop('ONEDNN_MAX_CPU_ISA', None)  # let mmcls_ms decide, as for a user
+        run = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                             text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-3000:]
+        outputs[backend] = (np.load(out), run.stdout)
+    logits_new, log_new = outputs['onednn']
+    logits_ref, log_ref = outputs['mindspore']
+    assert 'ONEDNN_CONVS 8' in log_new and 'convolutions: onednn' in log_new
+    assert 'ONEDNN_CONVS 0' in log_ref and 'convolutions: mindspore' in log_ref
+    assert np.abs(logits_new - logits_ref).max() <= 1e-4 * max(1.0, np.abs(logits_ref).max())
