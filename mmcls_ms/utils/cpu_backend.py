@@ -186,7 +186,7 @@ def configure_onednn_isa(environ=None) -> OneDNNDecision:
                           'convolutions.', stacklevel=2)
             backend = 'mindspore'
     decision = decide(environ, conv_backend=backend)
-    if decision.source == 'mmcls_ms':
+    if decision.source == 'mmcls_ms' and decision.value:
         environ[ONEDNN_ENV] = decision.value
     return decision
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from mmcls_ms.utils.cpu_backend import (configure_onednn_isa, decide, is_affected_cpu,
-                                        onednn_isa_level)
+                                        onednn_isa_level, requested_conv_backend)
 
 SKYLAKE_SP = {'sse4_1', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512dq',
               'avx512cd'}
@@ -54,6 +54,22 @@ def test_user_settings_win():
     assert (decision.value, decision.source) == ('', 'user')
     # an empty ONEDNN_MAX_CPU_ISA counts as unset
     assert decide({'ONEDNN_MAX_CPU_ISA': ''}, ZEN4, 'x86_64').source == 'mmcls_ms'
+
+
+def test_onednn_conv_backend_needs_no_cap():
+    decision = decide({}, ZEN4, 'x86_64', conv_backend='onednn')
+    assert (decision.value, decision.source, decision.conv_backend) == ('', 'mmcls_ms', 'onednn')
+    assert 'convolutions: onednn' in decision.summary()
+    # the user's own cap still wins
+    decision = decide({'ONEDNN_MAX_CPU_ISA': 'AVX2'}, ZEN4, 'x86_64', conv_backend='onednn')
+    assert (decision.value, decision.conv_backend) == ('AVX2', 'onednn')
+    assert requested_conv_backend({}) == 'mindspore'
+    assert requested_conv_backend({'MMCLS_MS_CONV_BACKEND': ' OneDNN '}) == 'onednn'
+    with pytest.raises(ValueError, match="MMCLS_MS_CONV_BACKEND='cudnn'.*unset it"):
+        requested_conv_backend({'MMCLS_MS_CONV_BACKEND': 'cudnn'})
+    environ = {'MMCLS_MS_CONV_BACKEND': 'onednn'}
+    decision = configure_onednn_isa(environ)  # builds (or finds) the op
+    assert decision.conv_backend == 'onednn' and 'ONEDNN_MAX_CPU_ISA' not in environ
 
 
 def test_configure_writes_only_its_own_decision():

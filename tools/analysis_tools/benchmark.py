@@ -36,6 +36,9 @@ import sys
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+if __name__ == '__main__' and '--conv-backend' in sys.argv[:-1]:
+    # the oneDNN ISA is chosen once per process, when mmcls_ms is imported
+    os.environ['MMCLS_MS_CONV_BACKEND'] = sys.argv[sys.argv.index('--conv-backend') + 1]
 import mmcls_ms  # noqa: E402,F401  (chooses the oneDNN ISA before MindSpore runs)
 from mmcls_ms.utils.cli import run_cli  # noqa: E402
 from mmcls_ms.deployment.exporter import input_size_from_config  # noqa: E402
@@ -70,6 +73,9 @@ def parse_args(argv=None):
     parser.add_argument('--jit-level', choices=('O0', 'O1', 'O2'), default=None,
                         help="graph optimisation level (default: env_cfg.jit_level, else "
                              "MindSpore's)")
+    parser.add_argument('--conv-backend', choices=('mindspore', 'onednn'), default=None,
+                        help="who runs the convolutions (default: $MMCLS_MS_CONV_BACKEND, else "
+                             "MindSpore's); onednn: mmcls_ms.ops.onednn_conv")
     parser.add_argument('--threads', type=int, default=0,
                         help="MindSpore CPU kernel threads (0: MindSpore's default)")
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
@@ -230,6 +236,7 @@ def measure(args):
         batch=batch,
         shape=[height, width], threads_setting=args.threads or 'mindspore-default',
         onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA', 'unset'),
+        conv_backend=mmcls_ms.ONEDNN_DECISION.conv_backend,
         checkpoint=args.checkpoint, build_s=round(build_s, 3),
         first_step_s=round(first_s, 3), step_s=[round(t, 4) for t in times],
         median_step_s=round(median, 4),
@@ -281,6 +288,11 @@ def print_table(result):
 
 def main(argv=None):
     args = parse_args(argv)
+    active = mmcls_ms.ONEDNN_DECISION.conv_backend
+    if args.conv_backend and args.conv_backend != active:
+        raise SystemExit(f'--conv-backend {args.conv_backend}: this process already runs '
+                         f'convolutions with {active}; start it with '
+                         f'MMCLS_MS_CONV_BACKEND={args.conv_backend}')
     result = measure(args)
     line = json.dumps(result)
     if not args.no_table:
