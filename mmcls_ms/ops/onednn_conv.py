@@ -124,16 +124,28 @@ def _pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
-def _conv_ops(library: str, geometry: tuple):
-    """The forward Custom op with its bprop (backward-data and backward-weights ops)."""
-    from mindspore import ops
+_conv_ops_cache = {}
+
+
+def _forward_shape(x, w, b, geometry):
+    # geometry's shape is (stride_h, stride_w, pad_h + 1, pad_w + 1, dilation_h, dilation_w)
     stride_h, stride_w, pad_h, pad_w, dil_h, dil_w = geometry
+    pad_h, pad_w = pad_h - 1, pad_w - 1
+    out_h = (x[2] + 2 * pad_h - dil_h * (w[2] - 1) - 1) // stride_h + 1
+    out_w = (x[3] + 2 * pad_w - dil_w * (w[3] - 1) - 1) // stride_w + 1
+    return [x[0], w[0], out_h, out_w]
 
-    def forward_shape(x, w, b, g):
-        out_h = (x[2] + 2 * pad_h - dil_h * (w[2] - 1) - 1) // stride_h + 1
-        out_w = (x[3] + 2 * pad_w - dil_w * (w[3] - 1) - 1) // stride_w + 1
-        return [x[0], w[0], out_h, out_w]
 
+def _conv_ops(library: str):
+    """The forward Custom op with its bprop (backward-data and backward-weights ops).
+
+    The convolution's settings travel in the shape of the ``geometry`` input:
+    MindSpore infers, and caches, output shapes from input shapes alone, so two
+    convolutions with equal tensors but different strides must differ there.
+    """
+    if library in _conv_ops_cache:
+        return _conv_ops_cache[library]
+    from mindspore import ops
     backward_data = ops.Custom(f'{library}:conv2d_backward_data', func_type='aot',
                                out_shape=lambda dy, w, x, g: x,
                                out_dtype=lambda dy, w, x, g: dy)
@@ -145,8 +157,10 @@ def _conv_ops(library: str, geometry: tuple):
         dw, db = backward_weights(x, dout, w, g)
         return backward_data(dout, w, x, g), dw, db, ops.zeros_like(g)
 
-    return ops.Custom(f'{library}:conv2d_forward', func_type='aot', out_shape=forward_shape,
-                      out_dtype=lambda x, w, b, g: x, bprop=bprop)
+    forward = ops.Custom(f'{library}:conv2d_forward', func_type='aot', out_shape=_forward_shape,
+                         out_dtype=lambda x, w, b, g: x, bprop=bprop)
+    _conv_ops_cache[library] = forward
+    return forward
 
 
 def supports(conv) -> str:
@@ -203,15 +217,17 @@ def _make_cell_class():
             self.kernel_size = _pair(conv.kernel_size)
             stride = _pair(conv.stride)[-2:]
             dilation = _pair(conv.dilation)[-2:]
-            geometry = (*stride, *_padding_hw(conv), *dilation)
-            self.geometry = Tensor(np.array(geometry, np.int64))
+            pad_h, pad_w = _padding_hw(conv)
+            self.settings = (*stride, pad_h, pad_w, *dilation)
+            # the settings are the shape of this (tiny, never read) tensor; see _conv_ops
+            self.geometry = Tensor(np.zeros((*stride, pad_h + 1, pad_w + 1, *dilation), np.uint8))
             self.weight = conv.weight
             self.has_bias = conv.has_bias
             if conv.has_bias:
                 self.bias = conv.bias
             else:  # the kernel always adds a bias: a constant zero, not a parameter
                 self.zero_bias = Tensor(np.zeros(conv.out_channels, np.float32))
-            self.conv = _conv_ops(library_path(), geometry)
+            self.conv = _conv_ops(library_path())
 
         def construct(self, x):
             bias = self.bias if self.has_bias else self.zero_bias
@@ -219,7 +235,7 @@ def _make_cell_class():
 
         def extend_repr(self):
             return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '
-                    f'geometry={tuple(self.geometry.asnumpy().tolist())}, backend=onednn')
+                    f'stride, padding, dilation={self.settings}, backend=onednn')
 
     return OneDNNConv2d
 

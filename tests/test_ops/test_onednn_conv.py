@@ -69,6 +69,30 @@ def test_forward_and_gradients_equal_nn_conv2d(mode, shape):
         assert np.abs(new - ref).max() <= 1e-5 * np.abs(ref).max()
 
 
+class _TwoConvs(nn.Cell):
+    def __init__(self, first, second):
+        super().__init__()
+        self.first, self.second = first, second
+
+    def construct(self, x):
+        return self.first(x), self.second(x)
+
+
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+def test_equal_tensor_shapes_with_different_settings(mode):
+    """Regression: MindSpore caches inferred shapes by input shapes; a 3x3
+    stride-1 and a 3x3 stride-2 conv with equal tensors must not share one."""
+    ms.set_context(mode=mode)
+    net = _TwoConvs(_conv(8, 8, 3, 1, 1, True), _conv(8, 8, 3, 2, 0, True))
+    x = ms.Tensor(np.random.default_rng(2).standard_normal((1, 8, 15, 15)), ms.float32)
+    expected = [y.asnumpy() for y in net(x)]
+    assert use_onednn_convs(net) == 2
+    got = [y.asnumpy() for y in net(x)]
+    assert [y.shape for y in got] == [(1, 8, 15, 15), (1, 8, 7, 7)]
+    for y_new, y_ref in zip(got, expected):
+        assert np.abs(y_new - y_ref).max() <= 1e-5 * np.abs(y_ref).max()
+
+
 def test_unsupported_convs_are_named_or_left_alone():
     net = nn.SequentialCell([nn.Conv2d(4, 4, 3, pad_mode='same'),
                              nn.Conv2d(4, 4, 3, group=2, pad_mode='pad', padding=1),
@@ -108,33 +132,40 @@ from mmcls_ms.apis import get_model
 from mmcls_ms.ops.onednn_conv import is_onednn_conv
 print('DECISION', mmcls_ms.ONEDNN_DECISION.summary())
 ms.set_context(mode=ms.GRAPH_MODE)
-ms.set_seed(0)
-model = get_model('{config}', backbone=dict(num_classes=-1))
-model.set_train(False)
-convs = [c for _, c in model.cells_and_names() if is_onednn_conv(c)]
-print('ONEDNN_CONVS', len(convs))
-x = ms.Tensor(np.random.default_rng(0).integers(0, 256, (2, 3, 32, 32)).astype(np.uint8))
-np.save('{out}', model(x).asnumpy())
+logits = []
+for config, size in (('{vgg}', 32), ('{inception}', 96)):
+    ms.set_seed(0)
+    model = get_model(config)
+    model.set_train(False)
+    print('ONEDNN_CONVS', sum(is_onednn_conv(c) for _, c in model.cells_and_names()))
+    x = np.random.default_rng(0).integers(0, 256, (2, 3, size, size)).astype(np.uint8)
+    logits.append(model(ms.Tensor(x)).asnumpy())
+np.savez('{out}', *logits)
 """
 
 
 def test_whole_model_in_a_process_with_the_backend_on(tmp_path):
     """MMCLS_MS_CONV_BACKEND=onednn lifts the ISA cap and swaps every conv; the
-    logits equal those of MindSpore's convolutions (same random weights)."""
-    config = osp.join(REPO, 'configs', 'vgg', 'vgg11bn-gap_1xb32_digits.py')
+    logits of VGG and InceptionV3 equal those with MindSpore's convolutions
+    (same random weights)."""
+    configs = dict(vgg=osp.join(REPO, 'configs', 'vgg', 'vgg11bn-gap_1xb32_digits.py'),
+                   inception=osp.join(REPO, 'configs', 'inception_v3',
+                                      'inception-v3_8xb32_in1k.py'))
     outputs = {}
     for backend in ('onednn', 'mindspore'):
-        out = str(tmp_path / f'{backend}.npy')
+        out = str(tmp_path / f'{backend}.npz')
         script = tmp_path / f'run_{backend}.py'
-        script.write_text(SCRIPT.format(config=config, out=out))
+        script.write_text(SCRIPT.format(out=out, **configs))
         env = dict(os.environ, MMCLS_MS_CONV_BACKEND=backend, PYTHONPATH=REPO)
         env.pop('ONEDNN_MAX_CPU_ISA', None)  # let mmcls_ms decide, as for a user
         run = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
                              text=True, timeout=600)
         assert run.returncode == 0, run.stderr[-3000:]
-        outputs[backend] = (np.load(out), run.stdout)
+        with np.load(out) as saved:
+            outputs[backend] = ([saved['arr_0'], saved['arr_1']], run.stdout)
     logits_new, log_new = outputs['onednn']
     logits_ref, log_ref = outputs['mindspore']
-    assert 'ONEDNN_CONVS 8' in log_new and 'convolutions: onednn' in log_new
-    assert 'ONEDNN_CONVS 0' in log_ref and 'convolutions: mindspore' in log_ref
-    assert np.abs(logits_new - logits_ref).max() <= 1e-4 * max(1.0, np.abs(logits_ref).max())
+    assert 'ONEDNN_CONVS 8\nONEDNN_CONVS 94' in log_new and 'convolutions: onednn' in log_new
+    assert 'ONEDNN_CONVS 0\nONEDNN_CONVS 0' in log_ref and 'convolutions: mindspore' in log_ref
+    for new, ref in zip(logits_new, logits_ref):
+        assert np.abs(new - ref).max() <= 1e-4 * max(1.0, np.abs(ref).max())

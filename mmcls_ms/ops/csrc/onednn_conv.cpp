@@ -6,8 +6,10 @@
 // oneDNN picks its blocked-layout direct kernels (jit:avx512_core / jit:avx2), and the
 // tensors are reordered NCHW <-> blocked around each call.
 //
-// Tensors in and out are fp32 NCHW / OIHW, contiguous.  The int64[6] `geometry` input holds
-// stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w (PyTorch convention, 1 = none).
+// Tensors in and out are fp32 NCHW / OIHW, contiguous.  The `geometry` input carries the
+// convolution's settings in its SHAPE, (stride_h, stride_w, pad_h + 1, pad_w + 1, dilation_h,
+// dilation_w) with PyTorch's dilation (1 = none); its contents are never read.  In its shape,
+// because MindSpore infers (and caches) output shapes from input shapes alone.
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -334,7 +336,7 @@ std::map<Geometry, std::unique_ptr<Convolution>> g_convolutions;
 
 Convolution &convolution(const int64_t *x_shape, const int64_t *w_shape, const int64_t *geometry) {
   Geometry g{x_shape[0], x_shape[1], x_shape[2], x_shape[3], w_shape[0], w_shape[2], w_shape[3],
-             geometry[0], geometry[1], geometry[2], geometry[3], geometry[4], geometry[5]};
+             geometry[0], geometry[1], geometry[2] - 1, geometry[3] - 1, geometry[4], geometry[5]};
   std::unique_ptr<Convolution> &conv = g_convolutions[g];
   if (!conv) conv.reset(new Convolution(g));
   return *conv;
@@ -363,9 +365,10 @@ int guarded(const char *name, Fn fn) {
 // MindSpore aot signature.  inputs: x, w, b, geometry | output: y
 extern "C" int conv2d_forward(int nparam, void **params, int *ndims, int64_t **shapes,
                               const char **dtypes, void *stream, void *extra) {
-  if (nparam != 5 || ndims[0] != 4 || ndims[1] != 4 || !all_float32(3, dtypes)) return 1;
+  if (nparam != 5 || ndims[0] != 4 || ndims[1] != 4 || ndims[3] != 6 || !all_float32(3, dtypes))
+    return 1;
   return guarded("conv2d_forward", [&] {
-    convolution(shapes[0], shapes[1], static_cast<const int64_t *>(params[3]))
+    convolution(shapes[0], shapes[1], shapes[3])
         .forward(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
                  static_cast<const float *>(params[2]), static_cast<float *>(params[4]));
   });
@@ -374,9 +377,9 @@ extern "C" int conv2d_forward(int nparam, void **params, int *ndims, int64_t **s
 // inputs: dy, w, x (for its shape), geometry | output: dx
 extern "C" int conv2d_backward_data(int nparam, void **params, int *ndims, int64_t **shapes,
                                     const char **dtypes, void *stream, void *extra) {
-  if (nparam != 5 || !all_float32(2, dtypes)) return 1;
+  if (nparam != 5 || ndims[3] != 6 || !all_float32(2, dtypes)) return 1;
   return guarded("conv2d_backward_data", [&] {
-    convolution(shapes[2], shapes[1], static_cast<const int64_t *>(params[3]))
+    convolution(shapes[2], shapes[1], shapes[3])
         .backward_data(static_cast<const float *>(params[0]),
                        static_cast<const float *>(params[1]), static_cast<float *>(params[4]));
   });
@@ -385,9 +388,9 @@ extern "C" int conv2d_backward_data(int nparam, void **params, int *ndims, int64
 // inputs: x, dy, w (for its shape), geometry | outputs: dw, db
 extern "C" int conv2d_backward_weights(int nparam, void **params, int *ndims, int64_t **shapes,
                                        const char **dtypes, void *stream, void *extra) {
-  if (nparam != 6 || !all_float32(2, dtypes)) return 1;
+  if (nparam != 6 || ndims[3] != 6 || !all_float32(2, dtypes)) return 1;
   return guarded("conv2d_backward_weights", [&] {
-    convolution(shapes[0], shapes[2], static_cast<const int64_t *>(params[3]))
+    convolution(shapes[0], shapes[2], shapes[3])
         .backward_weights(static_cast<const float *>(params[0]),
                           static_cast<const float *>(params[1]), static_cast<float *>(params[4]),
                           static_cast<float *>(params[5]));
