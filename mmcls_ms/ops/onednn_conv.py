@@ -10,7 +10,10 @@ from NCHW around each call.  Forward, backward-data and backward-weights all
 go through it, so it trains as well as it infers.
 
 Turn it on for a whole process with ``MMCLS_MS_CONV_BACKEND=onednn`` (read when
-``mmcls_ms`` is imported, because the oneDNN ISA cap is per process).  The
+``mmcls_ms`` is imported, because the oneDNN ISA cap is per process).
+``MMCLS_MS_ONEDNN_PROFILE=1`` prints, at exit, the time spent in the kernels
+(with GFLOP/s) and in the layout reorders; ``MMCLS_MS_ONEDNN_VERBOSE=1`` the
+kernel oneDNN picked for each shape.  The
 kernels are compiled with the system C++ compiler on first use (about 5 s) and
 cached in ``$MMCLS_MS_HOME/ops`` (default ``~/.cache/mmcls_ms/ops``).
 
@@ -20,6 +23,7 @@ Example:
     '/root/.cache/mmcls_ms/ops/onednn_conv-3f2a....so'
     >>> n = onednn_conv.use_onednn_convs(model)     # doctest: +SKIP
 """
+import atexit
 import ctypes
 import hashlib
 import importlib.metadata
@@ -35,6 +39,7 @@ import numpy as np
 SOURCE_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
 SOURCES = ('onednn_api.h', 'onednn_conv.cpp')
 _library_path = None
+_library = None
 
 
 class OneDNNConvUnavailable(RuntimeError):
@@ -89,8 +94,24 @@ def library_path() -> str:
         reason = {1: 'major version is not 3', 2: 'CPU runtime is not THREADPOOL'}[status]
         raise OneDNNConvUnavailable(f"MindSpore's oneDNN is not the one this op was written "
                                     f'for: its {reason}')
+    if os.environ.get('MMCLS_MS_ONEDNN_PROFILE'):
+        atexit.register(library.onednn_conv_profile_report)
+    global _library
+    _library = library
     _library_path = target
     return target
+
+
+def report_profile():
+    """With ``MMCLS_MS_ONEDNN_PROFILE=1``, print the kernel and reorder times so far
+    to stderr (also done at interpreter exit; call it where a tool ends with
+    ``os._exit``).
+
+    Example:
+        >>> report_profile()   # doctest: +SKIP
+    """
+    if _library is not None and os.environ.get('MMCLS_MS_ONEDNN_PROFILE'):
+        _library.onednn_conv_profile_report()
 
 
 def _compile(target: str, libdnnl: str):

@@ -169,3 +169,11 @@ def test_whole_model_in_a_process_with_the_backend_on(tmp_path):
     assert 'ONEDNN_CONVS 0\nONEDNN_CONVS 0' in log_ref and 'convolutions: mindspore' in log_ref
     for new, ref in zip(logits_new, logits_ref):
         assert np.abs(new - ref).max() <= 1e-4 * max(1.0, np.abs(ref).max())
+
+
+def test_complexity_counts_swapped_convs():
+    from mmcls_ms.models.utils.complexity import count_complexity
+    net = nn.SequentialCell([_conv(3, 8, 3, 1, 1, False), nn.ReLU()])
+    before = count_complexity(net, (1, 3, 8, 8)).macs
+    use_onednn_convs(net)
+    assert count_complexity(net, (1, 3, 8, 8)).macs == before == 8 * 8 * 8 * 3 * 9

@@ -27,6 +27,8 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn
 
+from mmcls_ms.ops.onednn_conv import is_onednn_conv
+
 
 @dataclass
 class LayerCount:
@@ -79,9 +81,9 @@ COUNTED_TYPES = (nn.Conv2d, nn.Dense, nn.BatchNorm2d, nn.ReLU) + POOL_TYPES
 def _layer_counts(cell, inputs, output):
     """(flops, multiply-adds of conv/dense) of one call."""
     out_numel = _numel(tuple(output.shape)) if hasattr(output, 'shape') else 0
-    if isinstance(cell, nn.Conv2d):
+    if isinstance(cell, nn.Conv2d) or is_onednn_conv(cell):
         kernel_h, kernel_w = cell.kernel_size
-        macs = out_numel * (cell.in_channels // cell.group) * kernel_h * kernel_w
+        macs = out_numel * (cell.in_channels // getattr(cell, 'group', 1)) * kernel_h * kernel_w
         return macs + (out_numel if cell.has_bias else 0), macs
     if isinstance(cell, nn.Dense):
         macs = out_numel * cell.in_channels
@@ -111,7 +113,7 @@ def count_complexity(model, input_shape, forward=None) -> ComplexityReport:
     report = ComplexityReport()
     handles = []
     for name, cell in model.cells_and_names():
-        if not isinstance(cell, COUNTED_TYPES + _global_pool_types()):
+        if not (isinstance(cell, COUNTED_TYPES + _global_pool_types()) or is_onednn_conv(cell)):
             continue
         params = sum(_numel(p.shape) for p in cell.get_parameters() if 'moving' not in p.name)
 

@@ -11,6 +11,7 @@
 // dilation_w) with PyTorch's dilation (1 = none); its contents are never read.  In its shape,
 // because MindSpore infers (and caches) output shapes from input shapes alone.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -33,6 +34,48 @@ void check(dnnl_status_t status, const char *what) {
     throw std::runtime_error(std::string(what) + " failed with oneDNN status " +
                              std::to_string(status));
 }
+
+// MMCLS_MS_ONEDNN_PROFILE=1: time in the convolution kernels and in the layout reorders,
+// printed to stderr when the process exits (the evidence for where a step's time goes).
+struct Profile {
+  enum Kind { kForward, kBackwardData, kBackwardWeights, kReorder, kKinds };
+  bool enabled = getenv("MMCLS_MS_ONEDNN_PROFILE") != nullptr;
+  double seconds[kKinds] = {};
+  double gflop[kKinds] = {};
+  long calls[kKinds] = {};
+  void report() {
+    if (!enabled) return;
+    const char *names[kKinds] = {"forward", "backward_data", "backward_weights", "reorders"};
+    for (int k = 0; k < kKinds; ++k) {
+      if (!calls[k]) continue;
+      fprintf(stderr, "[mmcls_ms onednn conv] %-16s %7ld calls %9.3f s", names[k], calls[k],
+              seconds[k]);
+      if (gflop[k] > 0) fprintf(stderr, " %7.1f GFLOP/s", gflop[k] / seconds[k]);
+      fprintf(stderr, "\n");
+    }
+  }
+};
+Profile g_profile;
+
+// Adds the lifetime of this object to one kind's total (only when profiling).
+class Timed {
+ public:
+  Timed(Profile::Kind kind, double gflop) : kind_(kind), gflop_(gflop) {
+    if (g_profile.enabled) start_ = std::chrono::steady_clock::now();
+  }
+  ~Timed() {
+    if (!g_profile.enabled) return;
+    std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start_;
+    g_profile.seconds[kind_] += spent.count();
+    g_profile.gflop[kind_] += gflop_;
+    g_profile.calls[kind_] += 1;
+  }
+
+ private:
+  Profile::Kind kind_;
+  double gflop_;
+  std::chrono::steady_clock::time_point start_;
+};
 
 // A fork-join pool for oneDNN's THREADPOOL runtime: the calling thread works too.
 class Pool : public ThreadpoolInterface {
@@ -198,16 +241,20 @@ struct Operand {
     if (!reorder) return user;
     check(dnnl_memory_set_data_handle(blocked, scratch(slot, blocked_bytes)), "set_data_handle");
     if (into_kernel) {
+      Timed timed(Profile::kReorder, 0);
       dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, user}, {DNNL_ARG_DST, blocked}};
       check(dnnl_primitive_execute(reorder, rt.stream, 2, args), "reorder");
+      check(dnnl_stream_wait(rt.stream), "stream_wait");
     }
     return blocked;
   }
   // For outputs: copy the kernel's result back to the user tensor.
   void write_back() {
     if (!reorder || into_kernel) return;
+    Timed timed(Profile::kReorder, 0);
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, blocked}, {DNNL_ARG_DST, user}};
     check(dnnl_primitive_execute(reorder, runtime().stream, 2, args), "reorder");
+    check(dnnl_stream_wait(runtime().stream), "stream_wait");
   }
 };
 
@@ -215,6 +262,7 @@ struct Geometry {
   int64_t n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw;  // dh, dw: PyTorch dilation
   int64_t out_h() const { return (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1; }
   int64_t out_w() const { return (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1; }
+  double gflop() const { return 2e-9 * n * k * out_h() * out_w() * c * kh * kw; }
   auto key() const { return std::make_tuple(n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw); }
   bool operator<(const Geometry &other) const { return key() < other.key(); }
 };
@@ -264,7 +312,11 @@ class Convolution {
                                {DNNL_ARG_WEIGHTS, fwd_weights_.bind(w)},
                                {DNNL_ARG_BIAS, fwd_bias_.bind(b)},
                                {DNNL_ARG_DST, fwd_dst_.bind(y)}};
-    check(dnnl_primitive_execute(fwd_, runtime().stream, 4, args), "convolution_forward");
+    {
+      Timed timed(Profile::kForward, g_.gflop());
+      check(dnnl_primitive_execute(fwd_, runtime().stream, 4, args), "convolution_forward");
+      check(dnnl_stream_wait(runtime().stream), "stream_wait");
+    }
     fwd_dst_.write_back();
     check(dnnl_stream_wait(runtime().stream), "stream_wait");
   }
@@ -274,7 +326,11 @@ class Convolution {
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, bwd_data_dy_.bind(dy)},
                                {DNNL_ARG_WEIGHTS, bwd_data_weights_.bind(w)},
                                {DNNL_ARG_DIFF_SRC, bwd_data_dx_.bind(dx)}};
-    check(dnnl_primitive_execute(bwd_data_, runtime().stream, 3, args), "convolution_bwd_data");
+    {
+      Timed timed(Profile::kBackwardData, g_.gflop());
+      check(dnnl_primitive_execute(bwd_data_, runtime().stream, 3, args), "convolution_bwd_data");
+      check(dnnl_stream_wait(runtime().stream), "stream_wait");
+    }
     bwd_data_dx_.write_back();
     check(dnnl_stream_wait(runtime().stream), "stream_wait");
   }
@@ -285,8 +341,12 @@ class Convolution {
                                {DNNL_ARG_DIFF_DST, bwd_weights_dy_.bind(dy)},
                                {DNNL_ARG_DIFF_WEIGHTS, bwd_weights_dw_.bind(dw)},
                                {DNNL_ARG_DIFF_BIAS, bwd_weights_db_.bind(db)}};
-    check(dnnl_primitive_execute(bwd_weights_, runtime().stream, 4, args),
-          "convolution_bwd_weights");
+    {
+      Timed timed(Profile::kBackwardWeights, g_.gflop());
+      check(dnnl_primitive_execute(bwd_weights_, runtime().stream, 4, args),
+            "convolution_bwd_weights");
+      check(dnnl_stream_wait(runtime().stream), "stream_wait");
+    }
     bwd_weights_dw_.write_back();
     check(dnnl_stream_wait(runtime().stream), "stream_wait");
   }
@@ -404,3 +464,6 @@ extern "C" int onednn_conv_abi_check(void) {
   if (version->cpu_runtime != DNNL_RUNTIME_THREADPOOL) return 2;
   return 0;
 }
+
+// MMCLS_MS_ONEDNN_PROFILE=1: print the totals so far (onednn_conv.py calls it at exit).
+extern "C" void onednn_conv_profile_report(void) { g_profile.report(); }
