@@ -20,7 +20,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 
-from mmcls_ms.ops.onednn_conv import apply_conv_backend, fuse_relu_into_onednn_convs
+from mmcls_ms.ops.onednn_conv import apply_conv_backend
 
 from .fuse import fuse_conv_bn
 
@@ -70,7 +70,4 @@ def optimize_for_inference(model):
         changes.append('preprocessor -> cast + 1x1 conv')
     if apply_conv_backend(model):  # the new 1x1 conv, with MMCLS_MS_CONV_BACKEND=onednn
         changes.append('new convolutions -> oneDNN blocked kernels')
-    relus = fuse_relu_into_onednn_convs(model)  # only where the convs are oneDNN's
-    if relus:
-        changes.append(f'{relus} ReLUs fused into their oneDNN convolutions')
     return changes

@@ -149,9 +149,8 @@ _conv_ops_cache = {}
 
 
 def _forward_shape(x, w, b, geometry):
-    # geometry's shape: (stride_h, stride_w, pad_h + 1, pad_w + 1, dilation_h, dilation_w,
-    # fused_relu + 1)
-    stride_h, stride_w, pad_h, pad_w, dil_h, dil_w = geometry[:6]
+    # geometry's shape is (stride_h, stride_w, pad_h + 1, pad_w + 1, dilation_h, dilation_w)
+    stride_h, stride_w, pad_h, pad_w, dil_h, dil_w = geometry
     pad_h, pad_w = pad_h - 1, pad_w - 1
     out_h = (x[2] + 2 * pad_h - dil_h * (w[2] - 1) - 1) // stride_h + 1
     out_w = (x[3] + 2 * pad_w - dil_w * (w[3] - 1) - 1) // stride_w + 1
@@ -241,8 +240,8 @@ def _make_cell_class():
             dilation = _pair(conv.dilation)[-2:]
             pad_h, pad_w = _padding_hw(conv)
             self.settings = (*stride, pad_h, pad_w, *dilation)
-            self.fused_relu = False
-            self.geometry = self._geometry()
+            # the settings are the shape of this (tiny, never read) tensor; see _conv_ops
+            self.geometry = Tensor(np.zeros((*stride, pad_h + 1, pad_w + 1, *dilation), np.uint8))
             self.weight = conv.weight
             self.has_bias = conv.has_bias
             if conv.has_bias:
@@ -251,26 +250,13 @@ def _make_cell_class():
                 self.zero_bias = Tensor(np.zeros(conv.out_channels, np.float32))
             self.conv = _conv_ops(library_path())
 
-        def _geometry(self):
-            # the settings are the shape of this (tiny, never read) tensor; see _conv_ops
-            stride_h, stride_w, pad_h, pad_w, dil_h, dil_w = self.settings
-            shape = (stride_h, stride_w, pad_h + 1, pad_w + 1, dil_h, dil_w,
-                     int(self.fused_relu) + 1)
-            return Tensor(np.zeros(shape, np.uint8))
-
-        def fuse_relu(self):
-            """Apply a ReLU inside the kernel (inference only: no backward)."""
-            self.fused_relu = True
-            self.geometry = self._geometry()
-
         def construct(self, x):
             bias = self.bias if self.has_bias else self.zero_bias
             return self.conv(x, self.weight, bias, self.geometry)
 
         def extend_repr(self):
             return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '
-                    f'stride, padding, dilation={self.settings}, fused_relu={self.fused_relu}, '
-                    'backend=onednn')
+                    f'stride, padding, dilation={self.settings}, backend=onednn')
 
     return OneDNNConv2d
 
@@ -342,31 +328,3 @@ def apply_conv_backend(net) -> int:
     if ONEDNN_DECISION.conv_backend != 'onednn':
         return 0
     return use_onednn_convs(net)
-
-
-def fuse_relu_into_onednn_convs(model) -> int:
-    """Inference only: where a ``conv`` (oneDNN) is followed by its ReLU with no BN
-    between (``relu`` / ``activate`` after ``fuse_conv_bn``), let the convolution
-    kernel apply the ReLU and drop the separate ReLU pass.  Returns how many.
-
-    Example:
-        >>> fuse_conv_bn(model); fuse_relu_into_onednn_convs(model)   # doctest: +SKIP
-        94
-    """
-    from mindspore import nn
-    if model.training:
-        raise RuntimeError('fuse_relu_into_onednn_convs is for inference: call '
-                           'model.set_train(False) first')
-    fused = 0
-    for _, cell in list(model.cells_and_names()):
-        conv = getattr(cell, 'conv', None)
-        bn = getattr(cell, 'bn', None)
-        relu_name = next((n for n in ('relu', 'activate')
-                          if isinstance(getattr(cell, n, None), nn.ReLU)), None)
-        if not is_onednn_conv(conv) or relu_name is None or conv.fused_relu or \
-                not (bn is None or isinstance(bn, nn.Identity)):
-            continue
-        conv.fuse_relu()
-        setattr(cell, relu_name, nn.Identity())
-        fused += 1
-    return fused

@@ -22,10 +22,7 @@ typedef struct dnnl_primitive_desc *dnnl_primitive_desc_t;
 typedef const struct dnnl_primitive_desc *const_dnnl_primitive_desc_t;
 typedef struct dnnl_primitive *dnnl_primitive_t;
 typedef const struct dnnl_primitive *const_dnnl_primitive_t;
-typedef struct dnnl_primitive_attr *dnnl_primitive_attr_t;
 typedef const struct dnnl_primitive_attr *const_dnnl_primitive_attr_t;
-typedef struct dnnl_post_ops *dnnl_post_ops_t;
-typedef const struct dnnl_post_ops *const_dnnl_post_ops_t;
 
 typedef struct {
   int arg;
@@ -47,8 +44,6 @@ enum {
   DNNL_TAG_A = 2,     // x
   DNNL_TAG_ABCD = 5,  // nchw, oihw
   DNNL_FORWARD_TRAINING = 64,
-  DNNL_FORWARD_INFERENCE = 96,
-  DNNL_ELTWISE_RELU = 32,
   DNNL_CONVOLUTION_DIRECT = 1,
   DNNL_QUERY_IMPL_INFO_STR = 8,
   DNNL_QUERY_SRC_MD = 129,
@@ -118,14 +113,6 @@ dnnl_status_t dnnl_primitive_create(dnnl_primitive_t *primitive,
 dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive, dnnl_stream_t stream,
                                      int nargs, const dnnl_exec_arg_t *args);
 dnnl_status_t dnnl_primitive_destroy(dnnl_primitive_t primitive);
-dnnl_status_t dnnl_primitive_attr_create(dnnl_primitive_attr_t *attr);
-dnnl_status_t dnnl_primitive_attr_destroy(dnnl_primitive_attr_t attr);
-dnnl_status_t dnnl_post_ops_create(dnnl_post_ops_t *post_ops);
-dnnl_status_t dnnl_post_ops_destroy(dnnl_post_ops_t post_ops);
-dnnl_status_t dnnl_post_ops_append_eltwise(dnnl_post_ops_t post_ops, int alg_kind, float alpha,
-                                           float beta);
-dnnl_status_t dnnl_primitive_attr_set_post_ops(dnnl_primitive_attr_t attr,
-                                               const_dnnl_post_ops_t post_ops);
 
 }  // extern "C"
 

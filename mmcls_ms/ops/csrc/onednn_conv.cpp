@@ -8,8 +8,7 @@
 //
 // Tensors in and out are fp32 NCHW / OIHW, contiguous.  The `geometry` input carries the
 // convolution's settings in its SHAPE, (stride_h, stride_w, pad_h + 1, pad_w + 1, dilation_h,
-// dilation_w, fused_relu + 1) with PyTorch's dilation (1 = none); its contents are never
-// read.  A fused ReLU (a oneDNN post-op) is for inference only.  In its shape,
+// dilation_w) with PyTorch's dilation (1 = none); its contents are never read.  In its shape,
 // because MindSpore infers (and caches) output shapes from input shapes alone.
 #include <atomic>
 #include <chrono>
@@ -260,13 +259,11 @@ struct Operand {
 };
 
 struct Geometry {
-  int64_t n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw, relu;  // dh, dw: PyTorch dilation
+  int64_t n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw;  // dh, dw: PyTorch dilation
   int64_t out_h() const { return (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1; }
   int64_t out_w() const { return (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1; }
   double gflop() const { return 2e-9 * n * k * out_h() * out_w() * c * kh * kw; }
-  auto key() const {
-    return std::make_tuple(n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw, relu);
-  }
+  auto key() const { return std::make_tuple(n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw); }
   bool operator<(const Geometry &other) const { return key() < other.key(); }
 };
 
@@ -294,21 +291,10 @@ class Convolution {
     // the right padding that gives the floor() output size
     pad_r_[0] = (g.out_h() - 1) * g.sh + (g.kh - 1) * g.dh + 1 - g.h - g.ph;
     pad_r_[1] = (g.out_w() - 1) * g.sw + (g.kw - 1) * g.dw + 1 - g.w - g.pw;
-    dnnl_primitive_attr_t attr = nullptr;
-    if (g.relu) {  // inference: ReLU applied by the convolution kernel as it writes
-      dnnl_post_ops_t post_ops = nullptr;
-      check(dnnl_post_ops_create(&post_ops), "post_ops_create");
-      check(dnnl_post_ops_append_eltwise(post_ops, DNNL_ELTWISE_RELU, 0.f, 0.f), "append_relu");
-      check(dnnl_primitive_attr_create(&attr), "attr_create");
-      check(dnnl_primitive_attr_set_post_ops(attr, post_ops), "set_post_ops");
-      dnnl_post_ops_destroy(post_ops);
-    }
-    dnnl_status_t status = dnnl_convolution_forward_primitive_desc_create(
-        &fwd_pd_, rt.engine, g.relu ? DNNL_FORWARD_INFERENCE : DNNL_FORWARD_TRAINING,
-        DNNL_CONVOLUTION_DIRECT, any_src_, any_weights_, bias_, any_dst_, strides_, dilates_,
-        pad_l_, pad_r_, attr);
-    if (attr) dnnl_primitive_attr_destroy(attr);
-    check(status, "convolution_forward_desc_create");
+    check(dnnl_convolution_forward_primitive_desc_create(
+              &fwd_pd_, rt.engine, DNNL_FORWARD_TRAINING, DNNL_CONVOLUTION_DIRECT, any_src_,
+              any_weights_, bias_, any_dst_, strides_, dilates_, pad_l_, pad_r_, nullptr),
+          "convolution_forward_desc_create");
     check(dnnl_primitive_create(&fwd_, fwd_pd_), "convolution_forward_create");
     fwd_src_.init(src_, dnnl_primitive_desc_query_md(fwd_pd_, DNNL_QUERY_SRC_MD, 0), true, 0);
     fwd_weights_.init(weights_, dnnl_primitive_desc_query_md(fwd_pd_, DNNL_QUERY_WEIGHTS_MD, 0),
@@ -368,7 +354,6 @@ class Convolution {
  private:
   void prepare_backward() {
     if (bwd_data_) return;
-    if (g_.relu) throw std::runtime_error("a convolution with a fused ReLU is inference-only");
     Runtime &rt = runtime();
     dnnl_primitive_desc_t pd = nullptr;
     check(dnnl_convolution_backward_data_primitive_desc_create(
@@ -411,8 +396,7 @@ std::map<Geometry, std::unique_ptr<Convolution>> g_convolutions;
 
 Convolution &convolution(const int64_t *x_shape, const int64_t *w_shape, const int64_t *geometry) {
   Geometry g{x_shape[0], x_shape[1], x_shape[2], x_shape[3], w_shape[0], w_shape[2], w_shape[3],
-             geometry[0], geometry[1], geometry[2] - 1, geometry[3] - 1, geometry[4], geometry[5],
-             geometry[6] - 1};
+             geometry[0], geometry[1], geometry[2] - 1, geometry[3] - 1, geometry[4], geometry[5]};
   std::unique_ptr<Convolution> &conv = g_convolutions[g];
   if (!conv) conv.reset(new Convolution(g));
   return *conv;
@@ -441,7 +425,7 @@ int guarded(const char *name, Fn fn) {
 // MindSpore aot signature.  inputs: x, w, b, geometry | output: y
 extern "C" int conv2d_forward(int nparam, void **params, int *ndims, int64_t **shapes,
                               const char **dtypes, void *stream, void *extra) {
-  if (nparam != 5 || ndims[0] != 4 || ndims[1] != 4 || ndims[3] != 7 || !all_float32(3, dtypes))
+  if (nparam != 5 || ndims[0] != 4 || ndims[1] != 4 || ndims[3] != 6 || !all_float32(3, dtypes))
     return 1;
   return guarded("conv2d_forward", [&] {
     convolution(shapes[0], shapes[1], shapes[3])
@@ -453,7 +437,7 @@ extern "C" int conv2d_forward(int nparam, void **params, int *ndims, int64_t **s
 // inputs: dy, w, x (for its shape), geometry | output: dx
 extern "C" int conv2d_backward_data(int nparam, void **params, int *ndims, int64_t **shapes,
                                     const char **dtypes, void *stream, void *extra) {
-  if (nparam != 5 || ndims[3] != 7 || !all_float32(2, dtypes)) return 1;
+  if (nparam != 5 || ndims[3] != 6 || !all_float32(2, dtypes)) return 1;
   return guarded("conv2d_backward_data", [&] {
     convolution(shapes[2], shapes[1], shapes[3])
         .backward_data(static_cast<const float *>(params[0]),
@@ -464,7 +448,7 @@ extern "C" int conv2d_backward_data(int nparam, void **params, int *ndims, int64
 // inputs: x, dy, w (for its shape), geometry | outputs: dw, db
 extern "C" int conv2d_backward_weights(int nparam, void **params, int *ndims, int64_t **shapes,
                                        const char **dtypes, void *stream, void *extra) {
-  if (nparam != 6 || ndims[3] != 7 || !all_float32(2, dtypes)) return 1;
+  if (nparam != 6 || ndims[3] != 6 || !all_float32(2, dtypes)) return 1;
   return guarded("conv2d_backward_weights", [&] {
     convolution(shapes[0], shapes[2], shapes[3])
         .backward_weights(static_cast<const float *>(params[0]),
