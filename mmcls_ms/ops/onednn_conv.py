@@ -38,8 +38,7 @@ import numpy as np
 
 SOURCE_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
 SOURCES = ('onednn_api.h', 'onednn_conv.cpp')
-_library_path = None
-_library = None
+_library = None  # the loaded ctypes library, once built and checked
 
 
 class OneDNNConvUnavailable(RuntimeError):
@@ -76,9 +75,9 @@ def library_path() -> str:
     Example:
         >>> path = library_path()   # doctest: +SKIP
     """
-    global _library_path
-    if _library_path:
-        return _library_path
+    global _library
+    if _library is not None:
+        return _library._name
     libdnnl = osp.join(_mindspore_lib_dir(), 'libdnnl.so.3')
     if not osp.isfile(libdnnl):
         raise OneDNNConvUnavailable(f'MindSpore ships no oneDNN here ({libdnnl} is missing)')
@@ -96,9 +95,7 @@ def library_path() -> str:
                                     f'for: its {reason}')
     if os.environ.get('MMCLS_MS_ONEDNN_PROFILE'):
         atexit.register(library.onednn_conv_profile_report)
-    global _library
     _library = library
-    _library_path = target
     return target
 
 

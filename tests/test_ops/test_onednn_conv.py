@@ -111,12 +111,12 @@ def test_build_is_cached_and_failures_are_explained(tmp_path, monkeypatch):
     path = onednn_conv.library_path()
     assert osp.isfile(path) and onednn_conv._build_key() in path
     # a fresh cache: the library is compiled again, atomically, into that cache
-    monkeypatch.setattr(onednn_conv, '_library_path', None)
+    monkeypatch.setattr(onednn_conv, '_library', None)
     monkeypatch.setenv('MMCLS_MS_HOME', str(tmp_path))
     built = onednn_conv.library_path()
     assert built.startswith(str(tmp_path)) and os.listdir(tmp_path / 'ops') == [osp.basename(built)]
     # no compiler: a clear reason, nothing half-written left behind
-    monkeypatch.setattr(onednn_conv, '_library_path', None)
+    monkeypatch.setattr(onednn_conv, '_library', None)
     monkeypatch.setenv('MMCLS_MS_HOME', str(tmp_path / 'other'))
     monkeypatch.setenv('CXX', str(tmp_path / 'no-such-compiler'))
     with pytest.raises(onednn_conv.OneDNNConvUnavailable, match='no-such-compiler.*set CXX'):
