@@ -140,14 +140,26 @@ for config, size in (('{vgg}', 32), ('{inception}', 96)):
     print('ONEDNN_CONVS', sum(is_onednn_conv(c) for _, c in model.cells_and_names()))
     x = np.random.default_rng(0).integers(0, 256, (2, 3, size, size)).astype(np.uint8)
     logits.append(model(ms.Tensor(x)).asnumpy())
+# two steps of the engine's compiled training step on VGG: the op's backward in a real graph
+from mmcls_ms.engine.optimizers import SGD
+from mmcls_ms.engine.runner.train_step import TrainStep
+ms.set_seed(0)
+model = get_model('{vgg}')
+model.set_train(True)
+step = TrainStep(model, SGD(model.trainable_params(), lr=0.01, momentum=0.9))
+rng = np.random.default_rng(1)
+for _ in range(2):
+    step(ms.Tensor(rng.integers(0, 256, (8, 3, 32, 32)).astype(np.uint8)),
+         ms.Tensor(rng.integers(0, 10, 8).astype(np.int32)))
+logits.append(np.concatenate([p.asnumpy().ravel() for p in model.trainable_params()]))
 np.savez('{out}', *logits)
 """
 
 
 def test_whole_model_in_a_process_with_the_backend_on(tmp_path):
     """MMCLS_MS_CONV_BACKEND=onednn lifts the ISA cap and swaps every conv; the
-    logits of VGG and InceptionV3 equal those with MindSpore's convolutions
-    (same random weights)."""
+    logits of VGG and InceptionV3, and VGG's weights after two compiled training
+    steps, equal those with MindSpore's convolutions (same random weights)."""
     configs = dict(vgg=osp.join(REPO, 'configs', 'vgg', 'vgg11bn-gap_1xb32_digits.py'),
                    inception=osp.join(REPO, 'configs', 'inception_v3',
                                       'inception-v3_8xb32_in1k.py'))
@@ -162,13 +174,15 @@ def test_whole_model_in_a_process_with_the_backend_on(tmp_path):
                              text=True, timeout=600)
         assert run.returncode == 0, run.stderr[-3000:]
         with np.load(out) as saved:
-            outputs[backend] = ([saved['arr_0'], saved['arr_1']], run.stdout)
+            outputs[backend] = ([saved['arr_0'], saved['arr_1'], saved['arr_2']], run.stdout)
     logits_new, log_new = outputs['onednn']
     logits_ref, log_ref = outputs['mindspore']
     assert 'ONEDNN_CONVS 8\nONEDNN_CONVS 94' in log_new and 'convolutions: onednn' in log_new
     assert 'ONEDNN_CONVS 0\nONEDNN_CONVS 0' in log_ref and 'convolutions: mindspore' in log_ref
-    for new, ref in zip(logits_new, logits_ref):
+    for new, ref in zip(logits_new[:2], logits_ref[:2]):
         assert np.abs(new - ref).max() <= 1e-4 * max(1.0, np.abs(ref).max())
+    trained_new, trained_ref = logits_new[2], logits_ref[2]
+    assert np.abs(trained_new - trained_ref).max() <= 1e-5  # weights after 2 train steps
 
 
 def test_complexity_counts_swapped_convs():
