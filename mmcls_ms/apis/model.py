@@ -14,7 +14,6 @@ from typing import Optional, Union
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from mmcls_ms.ops.onednn_conv import apply_conv_backend
 from mmcls_ms.utils.download import UrlMapping
 from .model_index import ModelHub, ModelInfo
 
@@ -174,6 +173,7 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
             dataset_meta = {'classes': classes}
     net._dataset_meta = dataset_meta
     net._config = cfg
+    from mmcls_ms.ops.onednn_conv import apply_conv_backend
     apply_conv_backend(net)  # MMCLS_MS_CONV_BACKEND=onednn: oneDNN's blocked convs
     net._metainfo = metainfo
     net.set_train(False)

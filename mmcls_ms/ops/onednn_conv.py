@@ -13,136 +13,22 @@ Turn it on for a whole process with ``MMCLS_MS_CONV_BACKEND=onednn`` (read when
 ``mmcls_ms`` is imported, because the oneDNN ISA cap is per process).
 ``MMCLS_MS_ONEDNN_PROFILE=1`` prints, at exit, the time spent in the kernels
 (with GFLOP/s) and in the layout reorders; ``MMCLS_MS_ONEDNN_VERBOSE=1`` the
-kernel oneDNN picked for each shape.  The
-kernels are compiled with the system C++ compiler on first use (about 5 s) and
-cached in ``$MMCLS_MS_HOME/ops`` (default ``~/.cache/mmcls_ms/ops``).
+kernel oneDNN picked for each shape.  Building the kernels:
+:mod:`mmcls_ms.ops.onednn_library`.
 
 Example:
-    >>> from mmcls_ms.ops import onednn_conv
-    >>> onednn_conv.library_path()                  # doctest: +SKIP
-    '/root/.cache/mmcls_ms/ops/onednn_conv-3f2a....so'
-    >>> n = onednn_conv.use_onednn_convs(model)     # doctest: +SKIP
+    >>> from mmcls_ms.ops.onednn_conv import use_onednn_convs
+    >>> n = use_onednn_convs(model)     # doctest: +SKIP
 """
-import atexit
-import ctypes
-import hashlib
-import importlib.metadata
-import importlib.util
-import os
-import os.path as osp
-import shutil
-import subprocess
-import tempfile
-
 import numpy as np
+from mindspore import Tensor, nn, ops
+from mindspore import dtype as mstype
 
-SOURCE_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
-SOURCES = ('onednn_api.h', 'onednn_conv.cpp')
-_library = None  # the loaded ctypes library, once built and checked
-
-
-class OneDNNConvUnavailable(RuntimeError):
-    """The custom convolution cannot be built or loaded here."""
-
-
-def _mindspore_lib_dir() -> str:
-    # found without importing mindspore: this runs before the oneDNN ISA is chosen
-    spec = importlib.util.find_spec('mindspore')
-    if spec is None or not spec.submodule_search_locations:
-        raise OneDNNConvUnavailable('mindspore is not installed')
-    return osp.join(list(spec.submodule_search_locations)[0], 'lib')
-
-
-def _cache_dir() -> str:
-    home = os.environ.get('MMCLS_MS_HOME', osp.join(osp.expanduser('~'), '.cache', 'mmcls_ms'))
-    return osp.join(home, 'ops')
-
-
-def _build_key() -> str:
-    digest = hashlib.sha256(importlib.metadata.version('mindspore').encode())
-    for name in SOURCES:
-        with open(osp.join(SOURCE_DIR, name), 'rb') as f:
-            digest.update(f.read())
-    return digest.hexdigest()[:16]
-
-
-def library_path() -> str:
-    """Build (once, cached) and check the kernel library; return its path.
-
-    Raises ``OneDNNConvUnavailable`` with the reason (no compiler, no
-    libdnnl.so.3 in MindSpore, an incompatible oneDNN).
-
-    Example:
-        >>> path = library_path()   # doctest: +SKIP
-    """
-    global _library
-    if _library is not None:
-        return _library._name
-    libdnnl = osp.join(_mindspore_lib_dir(), 'libdnnl.so.3')
-    if not osp.isfile(libdnnl):
-        raise OneDNNConvUnavailable(f'MindSpore ships no oneDNN here ({libdnnl} is missing)')
-    target = osp.join(_cache_dir(), f'onednn_conv-{_build_key()}.so')
-    if not osp.isfile(target):
-        _compile(target, libdnnl)
-    try:
-        library = ctypes.CDLL(target)
-    except OSError as err:
-        raise OneDNNConvUnavailable(f'cannot load {target}: {err}') from err
-    status = library.onednn_conv_abi_check()
-    if status:
-        reason = {1: 'major version is not 3', 2: 'CPU runtime is not THREADPOOL'}[status]
-        raise OneDNNConvUnavailable(f"MindSpore's oneDNN is not the one this op was written "
-                                    f'for: its {reason}')
-    if os.environ.get('MMCLS_MS_ONEDNN_PROFILE'):
-        atexit.register(library.onednn_conv_profile_report)
-    _library = library
-    return target
-
-
-def report_profile():
-    """With ``MMCLS_MS_ONEDNN_PROFILE=1``, print the kernel and reorder times so far
-    to stderr (also done at interpreter exit; call it where a tool ends with
-    ``os._exit``).
-
-    Example:
-        >>> report_profile()   # doctest: +SKIP
-    """
-    if _library is not None and os.environ.get('MMCLS_MS_ONEDNN_PROFILE'):
-        _library.onednn_conv_profile_report()
-
-
-def _compile(target: str, libdnnl: str):
-    compiler = os.environ.get('CXX') or shutil.which('g++') or shutil.which('c++')
-    if not compiler:
-        raise OneDNNConvUnavailable('no C++ compiler found (install g++ or set CXX)')
-    os.makedirs(osp.dirname(target), exist_ok=True)
-    # build under a temporary name, then rename: a half-written library is never loaded
-    fd, partial = tempfile.mkstemp(suffix='.so', dir=osp.dirname(target))
-    os.close(fd)
-    lib_dir = osp.dirname(libdnnl)
-    cmd = [compiler, '-O2', '-std=c++17', '-fPIC', '-shared', f'-I{SOURCE_DIR}',
-           osp.join(SOURCE_DIR, 'onednn_conv.cpp'), '-o', partial, libdnnl,
-           f'-Wl,-rpath,{lib_dir}', '-lpthread']
-    try:
-        try:
-            result = subprocess.run(cmd, capture_output=True, text=True)
-        except OSError as err:
-            raise OneDNNConvUnavailable(f'cannot run the C++ compiler {compiler!r}: {err} '
-                                        '(install g++ or set CXX)') from err
-        if result.returncode != 0:
-            raise OneDNNConvUnavailable(f'compiling the oneDNN convolution failed:\n'
-                                        f'{" ".join(cmd)}\n{result.stderr[-2000:]}')
-        os.replace(partial, target)
-    finally:
-        if osp.exists(partial):
-            os.remove(partial)
-
+from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
+from .onednn_library import library_path
 
 def _pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
-
-
-_conv_ops_cache = {}
 
 
 def _forward_shape(x, w, b, geometry):
@@ -154,6 +40,9 @@ def _forward_shape(x, w, b, geometry):
     return [x[0], w[0], out_h, out_w]
 
 
+_conv_ops_cache = {}
+
+
 def _conv_ops(library: str):
     """The forward Custom op with its bprop (backward-data and backward-weights ops).
 
@@ -163,7 +52,6 @@ def _conv_ops(library: str):
     """
     if library in _conv_ops_cache:
         return _conv_ops_cache[library]
-    from mindspore import ops
     backward_data = ops.Custom(f'{library}:conv2d_backward_data', func_type='aot',
                                out_shape=lambda dy, w, x, g: x,
                                out_dtype=lambda dy, w, x, g: dy)
@@ -181,92 +69,80 @@ def _conv_ops(library: str):
     return forward
 
 
+def _padding_hw(conv):
+    """(pad_h, pad_w) of ``conv``, or None when top != bottom or left != right."""
+    if conv.pad_mode == 'valid':
+        return 0, 0
+    padding = conv.padding
+    if isinstance(padding, int):
+        return padding, padding
+    if len(padding) == 2:
+        return tuple(padding)
+    top, bottom, left, right = padding
+    return (top, left) if (top, left) == (bottom, right) else None
+
+
 def supports(conv) -> str:
     """'' when ``OneDNNConv2d`` can replace the ``nn.Conv2d`` ``conv``, else why not.
 
     Example:
-        >>> supports(nn.Conv2d(3, 8, 3, pad_mode='same'))   # doctest: +SKIP
+        >>> supports(nn.Conv2d(3, 8, 3, pad_mode='same'))
         "pad_mode 'same'"
     """
     if conv.group != 1:
         return f'groups={conv.group}'
     if conv.data_format != 'NCHW':
         return f'data_format {conv.data_format}'
-    if conv.pad_mode == 'pad':
-        padding = conv.padding
-        if isinstance(padding, tuple) and len(padding) == 4 and (
-                padding[0] != padding[1] or padding[2] != padding[3]):
-            return f'uneven padding {padding}'
-    elif conv.pad_mode != 'valid':
+    if conv.pad_mode not in ('pad', 'valid'):
         return f"pad_mode '{conv.pad_mode}'"
-    from mindspore import dtype as mstype
+    if _padding_hw(conv) is None:
+        return f'uneven padding {conv.padding}'
     if conv.weight.dtype != mstype.float32:
         return f'dtype {conv.weight.dtype}'
     return ''
 
 
-def _padding_hw(conv):
-    if conv.pad_mode == 'valid':
-        return 0, 0
-    if isinstance(conv.padding, int):
-        return conv.padding, conv.padding
-    if len(conv.padding) == 2:
-        return tuple(conv.padding)
-    return conv.padding[0], conv.padding[2]
+class OneDNNConv2d(nn.Cell):
+    """Drop-in for an ``nn.Conv2d`` (NCHW, fp32, groups 1, even padding) that runs
+    oneDNN's blocked-layout kernels; it keeps the conv's Parameters.
+
+    Example:
+        >>> fast = OneDNNConv2d(nn.Conv2d(64, 64, 3, pad_mode='pad', padding=1))  # doctest: +SKIP
+    """
+
+    def __init__(self, conv):
+        super().__init__()
+        reason = supports(conv)
+        if reason:
+            raise ValueError(f'OneDNNConv2d cannot replace this conv: {reason}')
+        self.in_channels, self.out_channels = conv.in_channels, conv.out_channels
+        self.kernel_size = _pair(conv.kernel_size)
+        stride = _pair(conv.stride)[-2:]
+        dilation = _pair(conv.dilation)[-2:]
+        pad_h, pad_w = _padding_hw(conv)
+        self.settings = (*stride, pad_h, pad_w, *dilation)
+        # the settings are the shape of this (tiny, never read) tensor; see _conv_ops
+        self.geometry = Tensor(np.zeros((*stride, pad_h + 1, pad_w + 1, *dilation), np.uint8))
+        self.weight = conv.weight
+        self.has_bias = conv.has_bias
+        if conv.has_bias:
+            self.bias = conv.bias
+        else:  # the kernel always adds a bias: a constant zero, not a parameter
+            self.zero_bias = Tensor(np.zeros(conv.out_channels, np.float32))
+        self.conv = _conv_ops(library_path())
+
+    def construct(self, x):
+        bias = self.bias if self.has_bias else self.zero_bias
+        return self.conv(x, self.weight, bias, self.geometry)
+
+    def extend_repr(self):
+        return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '
+                f'stride, padding, dilation={self.settings}, backend=onednn')
 
 
-def _make_cell_class():
-    from mindspore import Tensor, nn
-
-    class OneDNNConv2d(nn.Cell):
-        """Drop-in for an ``nn.Conv2d`` (NCHW, fp32, groups 1, even padding) that
-        runs oneDNN's blocked-layout kernels; it keeps the conv's Parameters.
-
-        Example:
-            >>> fast = OneDNNConv2d(nn.Conv2d(64, 64, 3, pad_mode='pad', padding=1))  # doctest: +SKIP
-        """
-
-        def __init__(self, conv):
-            super().__init__()
-            reason = supports(conv)
-            if reason:
-                raise ValueError(f'OneDNNConv2d cannot replace this conv: {reason}')
-            self.in_channels, self.out_channels = conv.in_channels, conv.out_channels
-            self.kernel_size = _pair(conv.kernel_size)
-            stride = _pair(conv.stride)[-2:]
-            dilation = _pair(conv.dilation)[-2:]
-            pad_h, pad_w = _padding_hw(conv)
-            self.settings = (*stride, pad_h, pad_w, *dilation)
-            # the settings are the shape of this (tiny, never read) tensor; see _conv_ops
-            self.geometry = Tensor(np.zeros((*stride, pad_h + 1, pad_w + 1, *dilation), np.uint8))
-            self.weight = conv.weight
-            self.has_bias = conv.has_bias
-            if conv.has_bias:
-                self.bias = conv.bias
-            else:  # the kernel always adds a bias: a constant zero, not a parameter
-                self.zero_bias = Tensor(np.zeros(conv.out_channels, np.float32))
-            self.conv = _conv_ops(library_path())
-
-        def construct(self, x):
-            bias = self.bias if self.has_bias else self.zero_bias
-            return self.conv(x, self.weight, bias, self.geometry)
-
-        def extend_repr(self):
-            return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '
-                    f'stride, padding, dilation={self.settings}, backend=onednn')
-
-    return OneDNNConv2d
-
-
-_cell_class = None
-
-
-def OneDNNConv2d(conv):  # noqa: N802 (a class, built on first use so importing stays light)
-    """Wrap ``conv`` (an ``nn.Conv2d``) as a oneDNN blocked-layout convolution."""
-    global _cell_class
-    if _cell_class is None:
-        _cell_class = _make_cell_class()
-    return _cell_class(conv)
+def is_onednn_conv(cell) -> bool:
+    """Whether ``cell`` is an ``OneDNNConv2d``."""
+    return isinstance(cell, OneDNNConv2d)
 
 
 def use_onednn_convs(net, strict: bool = True) -> int:
@@ -282,7 +158,6 @@ def use_onednn_convs(net, strict: bool = True) -> int:
     Example:
         >>> replaced = use_onednn_convs(model)   # doctest: +SKIP
     """
-    from mindspore import nn
     replaced = 0
     for parent_name, parent in list(net.cells_and_names()):
         for child_name, child in list(parent.name_cells().items()):
@@ -307,11 +182,6 @@ def use_onednn_convs(net, strict: bool = True) -> int:
     return replaced
 
 
-def is_onednn_conv(cell) -> bool:
-    """Whether ``cell`` is an ``OneDNNConv2d``."""
-    return _cell_class is not None and isinstance(cell, _cell_class)
-
-
 def apply_conv_backend(net) -> int:
     """Swap ``net``'s convolutions to oneDNN's when the process runs with
     ``MMCLS_MS_CONV_BACKEND=onednn``; otherwise leave it alone.  Returns how
@@ -321,7 +191,6 @@ def apply_conv_backend(net) -> int:
         >>> apply_conv_backend(model)   # doctest: +SKIP
         94
     """
-    from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
     if ONEDNN_DECISION.conv_backend != 'onednn':
         return 0
     return use_onednn_convs(net)

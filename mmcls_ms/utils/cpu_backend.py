@@ -178,7 +178,7 @@ def configure_onednn_isa(environ=None) -> OneDNNDecision:
     environ = os.environ if environ is None else environ
     backend = requested_conv_backend(environ)
     if backend == 'onednn':
-        from mmcls_ms.ops.onednn_conv import OneDNNConvUnavailable, library_path
+        from mmcls_ms.ops.onednn_library import OneDNNConvUnavailable, library_path
         try:
             library_path()
         except OneDNNConvUnavailable as err:

@@ -14,7 +14,7 @@ import pytest
 import mindspore as ms
 from mindspore import nn
 
-from mmcls_ms.ops import onednn_conv
+from mmcls_ms.ops import onednn_conv, onednn_library
 from mmcls_ms.ops.onednn_conv import OneDNNConv2d, supports, use_onednn_convs
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -108,19 +108,19 @@ def test_unsupported_convs_are_named_or_left_alone():
 
 
 def test_build_is_cached_and_failures_are_explained(tmp_path, monkeypatch):
-    path = onednn_conv.library_path()
-    assert osp.isfile(path) and onednn_conv._build_key() in path
+    path = onednn_library.library_path()
+    assert osp.isfile(path) and onednn_library._build_key() in path
     # a fresh cache: the library is compiled again, atomically, into that cache
-    monkeypatch.setattr(onednn_conv, '_library', None)
+    monkeypatch.setattr(onednn_library, '_library', None)
     monkeypatch.setenv('MMCLS_MS_HOME', str(tmp_path))
-    built = onednn_conv.library_path()
+    built = onednn_library.library_path()
     assert built.startswith(str(tmp_path)) and os.listdir(tmp_path / 'ops') == [osp.basename(built)]
     # no compiler: a clear reason, nothing half-written left behind
-    monkeypatch.setattr(onednn_conv, '_library', None)
+    monkeypatch.setattr(onednn_library, '_library', None)
     monkeypatch.setenv('MMCLS_MS_HOME', str(tmp_path / 'other'))
     monkeypatch.setenv('CXX', str(tmp_path / 'no-such-compiler'))
-    with pytest.raises(onednn_conv.OneDNNConvUnavailable, match='no-such-compiler.*set CXX'):
-        onednn_conv.library_path()
+    with pytest.raises(onednn_library.OneDNNConvUnavailable, match='no-such-compiler.*set CXX'):
+        onednn_library.library_path()
     leftovers = os.listdir(tmp_path / 'other' / 'ops') if osp.isdir(tmp_path / 'other' / 'ops') \
         else []
     assert leftovers == []

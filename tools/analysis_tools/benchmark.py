@@ -294,7 +294,7 @@ def main(argv=None):
                          f'convolutions with {active}; start it with '
                          f'MMCLS_MS_CONV_BACKEND={args.conv_backend}')
     result = measure(args)
-    from mmcls_ms.ops.onednn_conv import report_profile
+    from mmcls_ms.ops.onednn_library import report_profile
     report_profile()  # MMCLS_MS_ONEDNN_PROFILE=1: where the convolutions' time went
     line = json.dumps(result)
     if not args.no_table:

@@ -27,7 +27,6 @@ import time
 
 import numpy as np
 
-from mmcls_ms.ops.onednn_conv import apply_conv_backend
 from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
 from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
 from mmcls_ms.utils.logging import get_logger
@@ -175,6 +174,7 @@ class Runner:
             self.logger.info(line)
 
     def _build_model(self, model_cfg, data_preprocessor):
+        from mmcls_ms.ops.onednn_conv import apply_conv_backend
         if not isinstance(model_cfg, dict):
             apply_conv_backend(model_cfg)
             return model_cfg

@@ -13,7 +13,7 @@ Example:
     >>> torch_to_mindspore_momentum(0.1)   # what nn.BatchNorm2d was given
     0.9
 """
-from mindspore import nn
+from mindspore import nn, ops
 
 from .sync_bn import SyncBatchNorm2d
 
@@ -77,7 +77,6 @@ def build_norm_layer(cfg: dict, num_features: int, default_eps: float = 1e-5) ->
                        '(PyTorch convention), eps, requires_grad')
     ms_momentum = torch_to_mindspore_momentum(momentum)  # also checks the range
     if norm_type == 'SyncBN' and data_parallel_world_size() > 1:
-        from mindspore import ops
         bn = SyncBatchNorm2d(num_features, eps=eps, momentum=momentum,
                              all_reduce=ops.AllReduce(ops.ReduceOp.SUM))
     else:

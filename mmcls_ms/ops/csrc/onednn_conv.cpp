@@ -312,13 +312,7 @@ class Convolution {
                                {DNNL_ARG_WEIGHTS, fwd_weights_.bind(w)},
                                {DNNL_ARG_BIAS, fwd_bias_.bind(b)},
                                {DNNL_ARG_DST, fwd_dst_.bind(y)}};
-    {
-      Timed timed(Profile::kForward, g_.gflop());
-      check(dnnl_primitive_execute(fwd_, runtime().stream, 4, args), "convolution_forward");
-      check(dnnl_stream_wait(runtime().stream), "stream_wait");
-    }
-    fwd_dst_.write_back();
-    check(dnnl_stream_wait(runtime().stream), "stream_wait");
+    run(fwd_, Profile::kForward, args, 4, fwd_dst_, "convolution_forward");
   }
 
   void backward_data(const float *dy, const float *w, float *dx) {
@@ -326,13 +320,7 @@ class Convolution {
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, bwd_data_dy_.bind(dy)},
                                {DNNL_ARG_WEIGHTS, bwd_data_weights_.bind(w)},
                                {DNNL_ARG_DIFF_SRC, bwd_data_dx_.bind(dx)}};
-    {
-      Timed timed(Profile::kBackwardData, g_.gflop());
-      check(dnnl_primitive_execute(bwd_data_, runtime().stream, 3, args), "convolution_bwd_data");
-      check(dnnl_stream_wait(runtime().stream), "stream_wait");
-    }
-    bwd_data_dx_.write_back();
-    check(dnnl_stream_wait(runtime().stream), "stream_wait");
+    run(bwd_data_, Profile::kBackwardData, args, 3, bwd_data_dx_, "convolution_bwd_data");
   }
 
   void backward_weights(const float *x, const float *dy, float *dw, float *db) {
@@ -341,17 +329,22 @@ class Convolution {
                                {DNNL_ARG_DIFF_DST, bwd_weights_dy_.bind(dy)},
                                {DNNL_ARG_DIFF_WEIGHTS, bwd_weights_dw_.bind(dw)},
                                {DNNL_ARG_DIFF_BIAS, bwd_weights_db_.bind(db)}};
-    {
-      Timed timed(Profile::kBackwardWeights, g_.gflop());
-      check(dnnl_primitive_execute(bwd_weights_, runtime().stream, 4, args),
-            "convolution_bwd_weights");
-      check(dnnl_stream_wait(runtime().stream), "stream_wait");
-    }
-    bwd_weights_dw_.write_back();
-    check(dnnl_stream_wait(runtime().stream), "stream_wait");
+    run(bwd_weights_, Profile::kBackwardWeights, args, 4, bwd_weights_dw_,
+        "convolution_bwd_weights");
   }
 
  private:
+  // Runs one kernel (timed when profiling), then copies its output back to NCHW.
+  void run(dnnl_primitive_t primitive, Profile::Kind kind, const dnnl_exec_arg_t *args,
+           int nargs, Operand &output, const char *what) {
+    {
+      Timed timed(kind, g_.gflop());
+      check(dnnl_primitive_execute(primitive, runtime().stream, nargs, args), what);
+      check(dnnl_stream_wait(runtime().stream), "stream_wait");
+    }
+    output.write_back();
+  }
+
   void prepare_backward() {
     if (bwd_data_) return;
     Runtime &rt = runtime();
