@@ -61,9 +61,12 @@ class ClsDataPreprocessor(nn.Cell):
             self.std = None
 
     def construct(self, inputs):
-        x = inputs.astype(ms.float32)
+        x = inputs
         if self.to_rgb:
-            x = ops.flip(x, (1,))
+            # a gather of the reversed channel indices, before the cast: MindSpore's CPU
+            # ReverseV2 (ops.flip) is ~10x slower, 20 ms of an InceptionV3 step at batch 8
+            x = ops.gather(x, ops.arange(x.shape[1] - 1, -1, -1, dtype=ms.int32), 1)
+        x = x.astype(ms.float32)
         if self.normalize:
             x = (x - self.mean) / self.std
         return x
