@@ -44,7 +44,7 @@ _conv_ops_cache = {}
 
 
 def _conv_ops(library: str):
-    """The forward Custom op with its bprop (backward-data and backward-weights ops).
+    """The forward Custom op with its bprop (one op for both backward passes).
 
     The convolution's settings travel in the shape of the ``geometry`` input:
     MindSpore infers, and caches, output shapes from input shapes alone, so two
@@ -52,16 +52,13 @@ def _conv_ops(library: str):
     """
     if library in _conv_ops_cache:
         return _conv_ops_cache[library]
-    backward_data = ops.Custom(f'{library}:conv2d_backward_data', func_type='aot',
-                               out_shape=lambda dy, w, x, g: x,
-                               out_dtype=lambda dy, w, x, g: dy)
-    backward_weights = ops.Custom(f'{library}:conv2d_backward_weights', func_type='aot',
-                                  out_shape=lambda x, dy, w, g: (w, [w[0]]),
-                                  out_dtype=lambda x, dy, w, g: (dy, dy))
+    backward = ops.Custom(f'{library}:conv2d_backward', func_type='aot',
+                          out_shape=lambda dy, x, w, g: (x, w, [w[0]]),
+                          out_dtype=lambda dy, x, w, g: (dy, dy, dy))
 
     def bprop(x, w, b, g, out, dout):
-        dw, db = backward_weights(x, dout, w, g)
-        return backward_data(dout, w, x, g), dw, db, ops.zeros_like(g)
+        dx, dw, db = backward(dout, x, w, g)
+        return dx, dw, db, ops.zeros_like(g)
 
     forward = ops.Custom(f'{library}:conv2d_forward', func_type='aot', out_shape=_forward_shape,
                          out_dtype=lambda x, w, b, g: x, bprop=bprop)
@@ -158,24 +155,40 @@ def use_onednn_convs(net, strict: bool = True) -> int:
     Example:
         >>> replaced = use_onednn_convs(model)   # doctest: +SKIP
     """
+    def replacement(full_name, cell):
+        if type(cell) is not nn.Conv2d:
+            return None
+        reason = supports(cell)
+        if reason and strict:
+            raise ValueError(f'{full_name}: the oneDNN convolution cannot run this conv '
+                             f"({reason}); unset MMCLS_MS_CONV_BACKEND to use MindSpore's "
+                             'convolutions')
+        return None if reason else OneDNNConv2d(cell)
+    return replace_cells(net, replacement)
+
+
+def replace_cells(net, replacement) -> int:
+    """Swap, in place, each sub-cell for which ``replacement(full_name, cell)``
+    returns a new cell (None: keep it).  Parameter names stay as they were.
+
+    Returns the number of cells replaced.
+
+    Example:
+        >>> replace_cells(net, lambda name, cell: OneDNNConv2d(cell)
+        ...               if type(cell) is nn.Conv2d else None)   # doctest: +SKIP
+    """
     replaced = 0
     for parent_name, parent in list(net.cells_and_names()):
         for child_name, child in list(parent.name_cells().items()):
-            if type(child) is not nn.Conv2d:
-                continue
             full_name = f'{parent_name}.{child_name}' if parent_name else child_name
-            reason = supports(child)
-            if reason:
-                if strict:
-                    raise ValueError(f'{full_name}: the oneDNN convolution cannot run this conv '
-                                     f'({reason}); unset MMCLS_MS_CONV_BACKEND to use '
-                                     "MindSpore's convolutions")
+            new = replacement(full_name, child)
+            if new is None:
                 continue
             names = {p: p.name for p in child.get_parameters()}
             if isinstance(parent, (nn.SequentialCell, nn.CellList)):
-                parent[int(child_name)] = OneDNNConv2d(child)  # also updates their cell list
+                parent[int(child_name)] = new  # also updates their cell list
             else:
-                setattr(parent, child_name, OneDNNConv2d(child))
+                setattr(parent, child_name, new)
             for param, name in names.items():  # Cell.__setattr__ re-prefixes them
                 param.name = name
             replaced += 1

@@ -1,4 +1,4 @@
-"""Build, load and check the oneDNN convolution kernels (``csrc/onednn_conv.cpp``).
+"""Build, load and check the oneDNN kernels (``csrc/``: convolution and pooling).
 
 Imports nothing from MindSpore: ``import mmcls_ms`` calls :func:`library_path`
 before MindSpore runs a kernel, to decide the oneDNN ISA cap
@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 
 SOURCE_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
-SOURCES = ('onednn_api.h', 'onednn_conv.cpp')
+SOURCES = ('onednn_api.h', 'onednn_runtime.h', 'onednn_conv.cpp', 'onednn_pool.cpp')
 _library = None  # the loaded ctypes library, once built and checked
 
 
@@ -108,8 +108,9 @@ def _compile(target: str, libdnnl: str):
     fd, partial = tempfile.mkstemp(suffix='.so', dir=osp.dirname(target))
     os.close(fd)
     lib_dir = osp.dirname(libdnnl)
+    sources = [osp.join(SOURCE_DIR, name) for name in SOURCES if name.endswith('.cpp')]
     cmd = [compiler, '-O2', '-std=c++17', '-fPIC', '-shared', f'-I{SOURCE_DIR}',
-           osp.join(SOURCE_DIR, 'onednn_conv.cpp'), '-o', partial, libdnnl,
+           *sources, '-o', partial, libdnnl,
            f'-Wl,-rpath,{lib_dir}', '-lpthread']
     try:
         try:
@@ -118,7 +119,7 @@ def _compile(target: str, libdnnl: str):
             raise OneDNNConvUnavailable(f'cannot run the C++ compiler {compiler!r}: {err} '
                                         '(install g++ or set CXX)') from err
         if result.returncode != 0:
-            raise OneDNNConvUnavailable(f'compiling the oneDNN convolution failed:\n'
+            raise OneDNNConvUnavailable(f'compiling the oneDNN kernels failed:\n'
                                         f'{" ".join(cmd)}\n{result.stderr[-2000:]}')
         os.replace(partial, target)
     finally:

@@ -44,6 +44,10 @@ enum {
   DNNL_TAG_A = 2,     // x
   DNNL_TAG_ABCD = 5,  // nchw, oihw
   DNNL_FORWARD_TRAINING = 64,
+  DNNL_FORWARD_INFERENCE = 96,
+  DNNL_POOLING_MAX = 0x1ff,
+  DNNL_POOLING_AVG_INCLUDE_PADDING = 0x2ff,
+  DNNL_POOLING_AVG_EXCLUDE_PADDING = 0x3ff,
   DNNL_CONVOLUTION_DIRECT = 1,
   DNNL_QUERY_IMPL_INFO_STR = 8,
   DNNL_QUERY_SRC_MD = 129,
@@ -97,6 +101,11 @@ dnnl_status_t dnnl_convolution_backward_weights_primitive_desc_create(
     const dnnl_dims_t strides, const dnnl_dims_t dilates, const dnnl_dims_t padding_l,
     const dnnl_dims_t padding_r, const_dnnl_primitive_desc_t hint_fwd_pd,
     const_dnnl_primitive_attr_t attr);
+dnnl_status_t dnnl_pooling_forward_primitive_desc_create(
+    dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, int prop_kind, int alg_kind,
+    const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc,
+    const dnnl_dims_t strides, const dnnl_dims_t kernel, const dnnl_dims_t dilation,
+    const dnnl_dims_t padding_l, const dnnl_dims_t padding_r, const_dnnl_primitive_attr_t attr);
 const_dnnl_memory_desc_t dnnl_primitive_desc_query_md(const_dnnl_primitive_desc_t primitive_desc,
                                                       int what, int index);
 dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t primitive_desc, int what,

@@ -1,0 +1,282 @@
+// What the oneDNN custom ops share: the oneDNN engine and stream on our own thread pool,
+// scratch buffers, plain<->blocked operands, profiling, and the error guard.  Everything is
+// inline, so the kernels of all source files share one runtime inside the library.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "onednn_api.h"
+
+
+namespace mmcls_onednn {
+
+inline void check(dnnl_status_t status, const char *what) {
+  if (status != DNNL_SUCCESS)
+    throw std::runtime_error(std::string(what) + " failed with oneDNN status " +
+                             std::to_string(status));
+}
+
+// MMCLS_MS_ONEDNN_PROFILE=1: time in the convolution kernels and in the layout reorders,
+// printed to stderr when the process exits (the evidence for where a step's time goes).
+struct Profile {
+  enum Kind { kForward, kBackwardData, kBackwardWeights, kReorder, kPooling, kKinds };
+  bool enabled = getenv("MMCLS_MS_ONEDNN_PROFILE") != nullptr;
+  double seconds[kKinds] = {};
+  double gflop[kKinds] = {};
+  long calls[kKinds] = {};
+  void report() {
+    if (!enabled) return;
+    const char *names[kKinds] = {"forward", "backward_data", "backward_weights", "reorders",
+                                 "pooling"};
+    for (int k = 0; k < kKinds; ++k) {
+      if (!calls[k]) continue;
+      fprintf(stderr, "[mmcls_ms onednn conv] %-16s %7ld calls %9.3f s", names[k], calls[k],
+              seconds[k]);
+      if (gflop[k] > 0) fprintf(stderr, " %7.1f GFLOP/s", gflop[k] / seconds[k]);
+      fprintf(stderr, "\n");
+    }
+  }
+};
+inline Profile g_profile;
+
+// Adds the lifetime of this object to one kind's total (only when profiling).
+class Timed {
+ public:
+  Timed(Profile::Kind kind, double gflop) : kind_(kind), gflop_(gflop) {
+    if (g_profile.enabled) start_ = std::chrono::steady_clock::now();
+  }
+  ~Timed() {
+    if (!g_profile.enabled) return;
+    std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start_;
+    g_profile.seconds[kind_] += spent.count();
+    g_profile.gflop[kind_] += gflop_;
+    g_profile.calls[kind_] += 1;
+  }
+
+ private:
+  Profile::Kind kind_;
+  double gflop_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// A fork-join pool for oneDNN's THREADPOOL runtime: the calling thread works too.
+class Pool : public ThreadpoolInterface {
+ public:
+  explicit Pool(int threads) : threads_(threads) {
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { work_loop(); });
+  }
+  ~Pool() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+      ++generation_;
+    }
+    wake_.notify_all();
+    for (auto &worker : workers_) worker.join();
+  }
+  int get_num_threads() const override { return threads_; }
+  bool get_in_parallel() const override { return inside_; }
+  uint64_t get_flags() const override { return 0; }
+  void wait() override {}
+  void parallel_for(int n, const std::function<void(int, int)> &fn) override {
+    if (n <= 0) return;
+    if (n == 1 || threads_ == 1 || inside_) {
+      bool was_inside = inside_;
+      inside_ = true;
+      for (int i = 0; i < n; ++i) fn(i, n);
+      inside_ = was_inside;
+      return;
+    }
+    task_ = &fn;
+    task_count_ = n;
+    next_.store(0);
+    finished_.store(0);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ++generation_;
+    }
+    wake_.notify_all();
+    run_tasks();
+    // The others finish within microseconds: spin briefly, then yield.
+    for (int spins = 0; finished_.load(std::memory_order_acquire) < n; ++spins) {
+      if (spins < 4000)
+        __builtin_ia32_pause();
+      else
+        std::this_thread::yield();
+    }
+    task_ = nullptr;
+  }
+
+ private:
+  void run_tasks() {
+    bool was_inside = inside_;
+    inside_ = true;
+    const std::function<void(int, int)> *task = task_;
+    const int n = task_count_;
+    for (int i; task && (i = next_.fetch_add(1)) < n;) {
+      (*task)(i, n);
+      finished_.fetch_add(1, std::memory_order_release);
+    }
+    inside_ = was_inside;
+  }
+  void work_loop() {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return generation_ != seen; });
+        seen = generation_;
+        if (stopping_) return;
+      }
+      run_tasks();
+    }
+  }
+  const int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+  const std::function<void(int, int)> *volatile task_ = nullptr;
+  volatile int task_count_ = 0;
+  std::atomic<int> next_{0}, finished_{0};
+  static inline thread_local bool inside_ = false;
+};
+
+struct Runtime {
+  dnnl_engine_t engine = nullptr;
+  dnnl_stream_t stream = nullptr;
+  std::unique_ptr<Pool> pool;
+  Runtime() {
+    const char *env = getenv("MMCLS_MS_ONEDNN_THREADS");
+    int threads = env ? atoi(env) : static_cast<int>(std::thread::hardware_concurrency());
+    if (threads < 1) threads = 1;
+    pool.reset(new Pool(threads));
+    check(dnnl_threadpool_interop_set_max_concurrency(threads), "set_max_concurrency");
+    check(dnnl_engine_create(&engine, DNNL_ENGINE_CPU, 0), "engine_create");
+    check(dnnl_threadpool_interop_stream_create(&stream, engine, pool.get()), "stream_create");
+  }
+};
+
+inline Runtime &runtime() {
+  static Runtime *instance = new Runtime();  // lives as long as the process
+  return *instance;
+}
+
+// Scratch buffers for the blocked tensors: kernels run one at a time (see g_mutex), so all
+// shapes share three growing buffers instead of holding their own.
+inline void *scratch(int slot, size_t bytes) {
+  static std::vector<char> buffers[3];
+  if (buffers[slot].size() < bytes) {
+    buffers[slot].clear();
+    buffers[slot].shrink_to_fit();
+    buffers[slot].resize(bytes + 64);
+  }
+  return buffers[slot].data();
+}
+
+inline dnnl_memory_desc_t make_desc(std::vector<dnnl_dim_t> dims, int tag) {
+  dnnl_dims_t d = {};
+  for (size_t i = 0; i < dims.size(); ++i) d[i] = dims[i];
+  dnnl_memory_desc_t desc = nullptr;
+  check(dnnl_memory_desc_create_with_tag(&desc, static_cast<int>(dims.size()), d, DNNL_F32, tag),
+        "memory_desc_create");
+  return desc;
+}
+
+// A user tensor (plain layout) and, when the kernel wants another layout, the reorder to or
+// from a scratch tensor in that layout.
+struct Operand {
+  const_dnnl_memory_desc_t plain = nullptr;
+  dnnl_memory_t user = nullptr;
+  dnnl_memory_t blocked = nullptr;
+  dnnl_primitive_t reorder = nullptr;
+  size_t blocked_bytes = 0;
+  int slot = 0;
+  bool into_kernel = true;
+
+  void init(dnnl_memory_desc_t plain_desc, const_dnnl_memory_desc_t wanted, bool to_kernel,
+            int scratch_slot) {
+    Runtime &rt = runtime();
+    plain = plain_desc;
+    into_kernel = to_kernel;
+    slot = scratch_slot;
+    check(dnnl_memory_create(&user, plain_desc, rt.engine, nullptr), "memory_create");
+    if (dnnl_memory_desc_equal(plain_desc, wanted)) return;
+    blocked_bytes = dnnl_memory_desc_get_size(wanted);
+    check(dnnl_memory_create(&blocked, wanted, rt.engine, nullptr), "memory_create");
+    dnnl_primitive_desc_t pd = nullptr;
+    if (to_kernel)
+      check(dnnl_reorder_primitive_desc_create(&pd, plain_desc, rt.engine, wanted, rt.engine,
+                                               nullptr), "reorder_desc_create");
+    else
+      check(dnnl_reorder_primitive_desc_create(&pd, wanted, rt.engine, plain_desc, rt.engine,
+                                               nullptr), "reorder_desc_create");
+    check(dnnl_primitive_create(&reorder, pd), "reorder_create");
+    dnnl_primitive_desc_destroy(pd);
+  }
+  // Binds `data` and returns the memory the kernel reads or writes (reordering inputs now).
+  dnnl_memory_t bind(const void *data) {
+    Runtime &rt = runtime();
+    check(dnnl_memory_set_data_handle(user, const_cast<void *>(data)), "set_data_handle");
+    if (!reorder) return user;
+    check(dnnl_memory_set_data_handle(blocked, scratch(slot, blocked_bytes)), "set_data_handle");
+    if (into_kernel) {
+      Timed timed(Profile::kReorder, 0);
+      dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, user}, {DNNL_ARG_DST, blocked}};
+      check(dnnl_primitive_execute(reorder, rt.stream, 2, args), "reorder");
+      check(dnnl_stream_wait(rt.stream), "stream_wait");
+    }
+    return blocked;
+  }
+  // For outputs: copy the kernel's result back to the user tensor.
+  void write_back() {
+    if (!reorder || into_kernel) return;
+    Timed timed(Profile::kReorder, 0);
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, blocked}, {DNNL_ARG_DST, user}};
+    check(dnnl_primitive_execute(reorder, runtime().stream, 2, args), "reorder");
+    check(dnnl_stream_wait(runtime().stream), "stream_wait");
+  }
+};
+
+inline std::string impl_name(const_dnnl_primitive_desc_t pd) {
+  const char *name = nullptr;
+  dnnl_primitive_desc_query(pd, DNNL_QUERY_IMPL_INFO_STR, 0, &name);
+  return name ? name : "?";
+}
+
+// All primitives of one convolution shape, created on first use.
+inline bool all_float32(int n, const char **dtypes) {
+  for (int i = 0; i < n; ++i)
+    if (std::strcmp(dtypes[i], "float32") != 0) return false;
+  return true;
+}
+
+inline std::mutex g_mutex;  // one kernel at a time: they share the scratch buffers and the pool
+
+// Runs one kernel call under the lock, turning an exception into an error status for MindSpore.
+template <typename Fn>
+int guarded(const char *name, Fn fn) {
+  try {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    fn();
+    return 0;
+  } catch (const std::exception &err) {
+    fprintf(stderr, "[mmcls_ms onednn conv] %s: %s\n", name, err.what());
+    return 2;
+  }
+}
+
+}  // namespace mmcls_onednn

@@ -1,0 +1,59 @@
+"""mmcls_ms.ops.onednn_pool: oneDNN max/average pooling as a MindSpore custom op (inference)."""
+import os.path as osp
+
+import numpy as np
+import pytest
+import mindspore as ms
+from mindspore import nn
+
+from mmcls_ms.ops.onednn_pool import OneDNNPool2d, use_onednn_pools
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+POOLS = {
+    'max3s2': lambda: nn.MaxPool2d(3, 2),                      # Inception's stem / reductions
+    'max2s2': lambda: nn.MaxPool2d(2, 2),                      # VGG
+    'max3s1pad1': lambda: nn.MaxPool2d(3, 1, pad_mode='pad', padding=1),
+    'avg3s1pad1_include': lambda: nn.AvgPool2d(3, 1, pad_mode='pad', padding=1),
+    'avg3s1pad1_exclude': lambda: nn.AvgPool2d(3, 1, pad_mode='pad', padding=1,
+                                               count_include_pad=False),  # MindCV's weights
+    'avg2s2': lambda: nn.AvgPool2d(2, 2),
+}
+
+
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize('name', sorted(POOLS))
+def test_equals_mindspore_pool(mode, name):
+    ms.set_context(mode=mode)
+    pool = POOLS[name]().set_train(False)
+    fast = OneDNNPool2d(pool).set_train(False)
+    x = ms.Tensor(np.random.default_rng(0).standard_normal((2, 5, 13, 11)), ms.float32)
+    expected, got = pool(x).asnumpy(), fast(x).asnumpy()
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_unsupported_pools_are_named_or_left_alone():
+    ceil = nn.MaxPool2d(2, 2, pad_mode='pad', padding=0, ceil_mode=True)
+    with pytest.raises(ValueError, match='ceil_mode=True'):
+        OneDNNPool2d(ceil)
+    net = nn.SequentialCell([nn.MaxPool2d(2, 2), ceil, nn.AvgPool2d(3, 1, pad_mode='same')])
+    net.set_train(False)
+    assert use_onednn_pools(net) == 1
+    assert isinstance(net[0], OneDNNPool2d) and net[1] is ceil
+    with pytest.raises(ValueError, match='set_train\\(False\\)'):
+        use_onednn_pools(nn.SequentialCell([nn.MaxPool2d(2, 2)]).set_train(True))
+
+
+def test_inception_v3_logits_unchanged(tmp_path):
+    """All 13 pools of InceptionV3 (4 max, 9 padded average) swapped: same logits."""
+    from mmcls_ms.apis import get_model
+    ms.set_context(mode=ms.GRAPH_MODE)
+    ms.set_seed(0)
+    model = get_model(osp.join(REPO, 'configs', 'inception_v3', 'inception-v3_8xb32_in1k.py'))
+    model.set_train(False)
+    x = ms.Tensor(np.random.default_rng(0).integers(0, 256, (2, 3, 96, 96)).astype(np.uint8))
+    expected = model(x).asnumpy()
+    assert use_onednn_pools(model) == 13
+    got = model(x).asnumpy()
+    assert np.abs(got - expected).max() <= 1e-5 * max(1.0, np.abs(expected).max())
