@@ -21,7 +21,6 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from mmcls_ms.ops.onednn_conv import apply_conv_backend
-from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
 
 from .fuse import fuse_conv_bn
 
@@ -71,9 +70,4 @@ def optimize_for_inference(model):
         changes.append('preprocessor -> cast + 1x1 conv')
     if apply_conv_backend(model):  # the new 1x1 conv, with MMCLS_MS_CONV_BACKEND=onednn
         changes.append('new convolutions -> oneDNN blocked kernels')
-    if ONEDNN_DECISION.conv_backend == 'onednn':
-        from mmcls_ms.ops.onednn_pool import use_onednn_pools
-        pools = use_onednn_pools(model)
-        if pools:
-            changes.append(f"{pools} max/average pools -> oneDNN's pooling")
     return changes

@@ -196,9 +196,9 @@ def replace_cells(net, replacement) -> int:
 
 
 def apply_conv_backend(net) -> int:
-    """Swap ``net``'s convolutions to oneDNN's when the process runs with
-    ``MMCLS_MS_CONV_BACKEND=onednn``; otherwise leave it alone.  Returns how
-    many were swapped.
+    """Swap ``net``'s convolutions (and its max/average pools) to oneDNN's when the
+    process runs with ``MMCLS_MS_CONV_BACKEND=onednn``; otherwise leave it alone.
+    Returns how many convolutions were swapped.
 
     Example:
         >>> apply_conv_backend(model)   # doctest: +SKIP
@@ -206,4 +206,6 @@ def apply_conv_backend(net) -> int:
     """
     if ONEDNN_DECISION.conv_backend != 'onednn':
         return 0
+    from .onednn_pool import use_onednn_pools  # it imports this module
+    use_onednn_pools(net)
     return use_onednn_convs(net)

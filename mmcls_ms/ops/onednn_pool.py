@@ -1,11 +1,11 @@
-"""Max and average pooling through oneDNN, as a MindSpore custom op (CPU, inference).
+"""Max and average pooling through oneDNN, as a MindSpore custom op (CPU).
 
 MindSpore 2.10 runs ``nn.MaxPool2d`` and the padded ``nn.AvgPool2d`` on CPU
 with its own kernels (not oneDNN's), at about 1 GB/s: 10% of an InceptionV3
-inference step.  ``OneDNNPool2d`` runs oneDNN's pooling on the same NCHW
-tensors.  It has no backward: it is part of the inference fast path
-(:func:`mmcls_ms.deployment.optimize_for_inference` with
-``MMCLS_MS_CONV_BACKEND=onednn``); training keeps MindSpore's pools.
+inference step and 5% of a training step.  ``OneDNNPool2d`` runs oneDNN's
+pooling, forward and backward, on the same NCHW tensors.  With
+``MMCLS_MS_CONV_BACKEND=onednn`` it replaces the model's pools together with
+its convolutions (:func:`mmcls_ms.ops.onednn_conv.apply_conv_backend`).
 
 Example:
     >>> from mmcls_ms.ops.onednn_pool import use_onednn_pools
@@ -32,10 +32,17 @@ _pool_ops_cache = {}
 
 
 def _pool_op(library: str):
+    """The forward Custom op, with a bprop through the backward op."""
     if library not in _pool_ops_cache:
+        backward = ops.Custom(f'{library}:pool2d_backward', func_type='aot',
+                              out_shape=lambda dy, x, g: x, out_dtype=lambda dy, x, g: dy)
+
+        def bprop(x, g, out, dout):
+            return backward(dout, x, g), ops.zeros_like(g)
+
         _pool_ops_cache[library] = ops.Custom(f'{library}:pool2d_forward', func_type='aot',
                                               out_shape=_pool_shape,
-                                              out_dtype=lambda x, g: x)
+                                              out_dtype=lambda x, g: x, bprop=bprop)
     return _pool_ops_cache[library]
 
 
@@ -67,8 +74,8 @@ def _settings(pool):
 
 
 class OneDNNPool2d(nn.Cell):
-    """Inference drop-in for an ``nn.MaxPool2d`` / ``nn.AvgPool2d`` (NCHW, fp32,
-    floor mode, even padding) that runs oneDNN's pooling.
+    """Drop-in for an ``nn.MaxPool2d`` / ``nn.AvgPool2d`` (NCHW, fp32, floor
+    mode, even padding) that runs oneDNN's pooling, forward and backward.
 
     Example:
         >>> fast = OneDNNPool2d(nn.MaxPool2d(3, 2))   # doctest: +SKIP
@@ -94,15 +101,13 @@ class OneDNNPool2d(nn.Cell):
 
 
 def use_onednn_pools(net) -> int:
-    """Replace, in place, every ``nn.MaxPool2d``/``nn.AvgPool2d`` of the eval-mode
-    ``net`` that oneDNN's pooling can run; returns how many.  Others stay.
+    """Replace, in place, every ``nn.MaxPool2d``/``nn.AvgPool2d`` of ``net`` that
+    oneDNN's pooling can run; returns how many.  Others (ceil mode, 'same'
+    padding, ...) stay MindSpore's: they run correctly at any oneDNN ISA.
 
     Example:
-        >>> use_onednn_pools(model.set_train(False))   # doctest: +SKIP
+        >>> use_onednn_pools(model)   # doctest: +SKIP
         13
     """
-    if net.training:
-        raise ValueError('use_onednn_pools is for inference (the pools have no backward); '
-                         'call net.set_train(False) first')
     return replace_cells(net, lambda name, cell: None if isinstance(_settings(cell), str)
                          else OneDNNPool2d(cell))

@@ -28,6 +28,7 @@ import mindspore as ms
 from mindspore import nn
 
 from mmcls_ms.ops.onednn_conv import is_onednn_conv
+from mmcls_ms.ops.onednn_pool import OneDNNPool2d
 
 
 @dataclass
@@ -74,7 +75,7 @@ def _global_pool_types():
     return (GlobalAveragePooling,)
 
 
-POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
+POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, OneDNNPool2d)
 COUNTED_TYPES = (nn.Conv2d, nn.Dense, nn.BatchNorm2d, nn.ReLU) + POOL_TYPES
 
 

@@ -56,9 +56,11 @@ enum {
   DNNL_QUERY_DIFF_WEIGHTS_MD = 132,
   DNNL_QUERY_DST_MD = 133,
   DNNL_QUERY_DIFF_DST_MD = 134,
+  DNNL_QUERY_WORKSPACE_MD = 135,
   DNNL_ARG_SRC = 1,
   DNNL_ARG_DST = 17,
   DNNL_ARG_WEIGHTS = 33,
+  DNNL_ARG_WORKSPACE = 64,
   DNNL_ARG_BIAS = 41,
   DNNL_ARG_DIFF_SRC = 129,
   DNNL_ARG_DIFF_DST = 145,
@@ -106,6 +108,12 @@ dnnl_status_t dnnl_pooling_forward_primitive_desc_create(
     const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc,
     const dnnl_dims_t strides, const dnnl_dims_t kernel, const dnnl_dims_t dilation,
     const dnnl_dims_t padding_l, const dnnl_dims_t padding_r, const_dnnl_primitive_attr_t attr);
+dnnl_status_t dnnl_pooling_backward_primitive_desc_create(
+    dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, int alg_kind,
+    const_dnnl_memory_desc_t diff_src_desc, const_dnnl_memory_desc_t diff_dst_desc,
+    const dnnl_dims_t strides, const dnnl_dims_t kernel, const dnnl_dims_t dilation,
+    const dnnl_dims_t padding_l, const dnnl_dims_t padding_r,
+    const_dnnl_primitive_desc_t hint_fwd_pd, const_dnnl_primitive_attr_t attr);
 const_dnnl_memory_desc_t dnnl_primitive_desc_query_md(const_dnnl_primitive_desc_t primitive_desc,
                                                       int what, int index);
 dnnl_status_t dnnl_primitive_desc_query(const_dnnl_primitive_desc_t primitive_desc, int what,
