@@ -32,8 +32,9 @@ def _pair(value):
 
 
 def _forward_shape(x, w, b, geometry):
-    # geometry's shape is (stride_h, stride_w, pad_h + 1, pad_w + 1, dilation_h, dilation_w)
-    stride_h, stride_w, pad_h, pad_w, dil_h, dil_w = geometry
+    # geometry's shape: (stride_h, stride_w, pad_h + 1, pad_w + 1, dilation_h, dilation_w,
+    # fused_relu + 1)
+    stride_h, stride_w, pad_h, pad_w, dil_h, dil_w = geometry[:6]
     pad_h, pad_w = pad_h - 1, pad_w - 1
     out_h = (x[2] + 2 * pad_h - dil_h * (w[2] - 1) - 1) // stride_h + 1
     out_w = (x[3] + 2 * pad_w - dil_w * (w[3] - 1) - 1) // stride_w + 1
@@ -118,8 +119,8 @@ class OneDNNConv2d(nn.Cell):
         dilation = _pair(conv.dilation)[-2:]
         pad_h, pad_w = _padding_hw(conv)
         self.settings = (*stride, pad_h, pad_w, *dilation)
-        # the settings are the shape of this (tiny, never read) tensor; see _conv_ops
-        self.geometry = Tensor(np.zeros((*stride, pad_h + 1, pad_w + 1, *dilation), np.uint8))
+        self.fused_relu = False
+        self.geometry = self._geometry()
         self.weight = conv.weight
         self.has_bias = conv.has_bias
         if conv.has_bias:
@@ -128,13 +129,26 @@ class OneDNNConv2d(nn.Cell):
             self.zero_bias = Tensor(np.zeros(conv.out_channels, np.float32))
         self.conv = _conv_ops(library_path())
 
+    def _geometry(self):
+        # the settings are the shape of this (tiny, never read) tensor; see _conv_ops
+        stride_h, stride_w, pad_h, pad_w, dil_h, dil_w = self.settings
+        return Tensor(np.zeros((stride_h, stride_w, pad_h + 1, pad_w + 1, dil_h, dil_w,
+                                int(self.fused_relu) + 1), np.uint8))
+
+    def fuse_relu(self):
+        """Apply a ReLU inside the kernel as it writes the output (inference only:
+        such a convolution has no backward)."""
+        self.fused_relu = True
+        self.geometry = self._geometry()
+
     def construct(self, x):
         bias = self.bias if self.has_bias else self.zero_bias
         return self.conv(x, self.weight, bias, self.geometry)
 
     def extend_repr(self):
         return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '
-                f'stride, padding, dilation={self.settings}, backend=onednn')
+                f'stride, padding, dilation={self.settings}, fused_relu={self.fused_relu}, '
+                'backend=onednn')
 
 
 def is_onednn_conv(cell) -> bool:
@@ -165,6 +179,33 @@ def use_onednn_convs(net, strict: bool = True) -> int:
                              'convolutions')
         return None if reason else OneDNNConv2d(cell)
     return replace_cells(net, replacement)
+
+
+def fuse_relu_into_onednn_convs(model) -> int:
+    """Inference only: where a oneDNN ``conv`` is followed by its ReLU with no BN
+    between (mmcls_ms's ``conv``/``bn``/``relu`` or ``activate`` layout, after
+    ``fuse_conv_bn``), let the convolution kernel apply the ReLU, and drop the
+    separate ReLU pass.  Returns how many.
+
+    Example:
+        >>> fuse_conv_bn(model); fuse_relu_into_onednn_convs(model)   # doctest: +SKIP
+        94
+    """
+    if model.training:
+        raise RuntimeError('fuse_relu_into_onednn_convs is for inference: call '
+                           'model.set_train(False) first')
+    fused = 0
+    for _, cell in list(model.cells_and_names()):
+        conv, bn = getattr(cell, 'conv', None), getattr(cell, 'bn', None)
+        relu_name = next((name for name in ('relu', 'activate')
+                          if isinstance(getattr(cell, name, None), nn.ReLU)), None)
+        if not is_onednn_conv(conv) or relu_name is None or conv.fused_relu or \
+                not (bn is None or isinstance(bn, nn.Identity)):
+            continue
+        conv.fuse_relu()
+        setattr(cell, relu_name, nn.Identity())
+        fused += 1
+    return fused
 
 
 def replace_cells(net, replacement) -> int:

@@ -191,3 +191,34 @@ def test_complexity_counts_swapped_convs():
     before = count_complexity(net, (1, 3, 8, 8)).macs
     use_onednn_convs(net)
     assert count_complexity(net, (1, 3, 8, 8)).macs == before == 8 * 8 * 8 * 3 * 9
+
+
+class _ConvRelu(nn.Cell):
+    """mmcls_ms's conv -> (folded BN) -> ReLU layout."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = _conv(4, 6, 3, 1, 1, True)
+        self.bn = nn.Identity()
+        self.relu = nn.ReLU()
+
+    def construct(self, x):
+        return self.relu(self.bn(self.conv(x)))
+
+
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+def test_fused_relu_for_inference(mode):
+    ms.set_context(mode=mode)
+    net = _ConvRelu()
+    x = ms.Tensor(np.random.default_rng(3).standard_normal((2, 4, 9, 9)), ms.float32)
+    expected = net(x).asnumpy()
+    use_onednn_convs(net)
+    net.set_train(True)
+    with pytest.raises(RuntimeError, match='set_train\\(False\\)'):
+        onednn_conv.fuse_relu_into_onednn_convs(net)
+    net.set_train(False)
+    assert onednn_conv.fuse_relu_into_onednn_convs(net) == 1
+    assert isinstance(net.relu, nn.Identity) and net.conv.fused_relu
+    got = net(x).asnumpy()
+    assert got.min() == 0 and expected.min() == 0
+    assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()

@@ -22,7 +22,10 @@ typedef struct dnnl_primitive_desc *dnnl_primitive_desc_t;
 typedef const struct dnnl_primitive_desc *const_dnnl_primitive_desc_t;
 typedef struct dnnl_primitive *dnnl_primitive_t;
 typedef const struct dnnl_primitive *const_dnnl_primitive_t;
+typedef struct dnnl_primitive_attr *dnnl_primitive_attr_t;
 typedef const struct dnnl_primitive_attr *const_dnnl_primitive_attr_t;
+typedef struct dnnl_post_ops *dnnl_post_ops_t;
+typedef const struct dnnl_post_ops *const_dnnl_post_ops_t;
 
 typedef struct {
   int arg;
@@ -45,6 +48,7 @@ enum {
   DNNL_TAG_ABCD = 5,  // nchw, oihw
   DNNL_FORWARD_TRAINING = 64,
   DNNL_FORWARD_INFERENCE = 96,
+  DNNL_ELTWISE_RELU = 32,
   DNNL_POOLING_MAX = 0x1ff,
   DNNL_POOLING_AVG_INCLUDE_PADDING = 0x2ff,
   DNNL_POOLING_AVG_EXCLUDE_PADDING = 0x3ff,
@@ -103,6 +107,14 @@ dnnl_status_t dnnl_convolution_backward_weights_primitive_desc_create(
     const dnnl_dims_t strides, const dnnl_dims_t dilates, const dnnl_dims_t padding_l,
     const dnnl_dims_t padding_r, const_dnnl_primitive_desc_t hint_fwd_pd,
     const_dnnl_primitive_attr_t attr);
+dnnl_status_t dnnl_primitive_attr_create(dnnl_primitive_attr_t *attr);
+dnnl_status_t dnnl_primitive_attr_destroy(dnnl_primitive_attr_t attr);
+dnnl_status_t dnnl_post_ops_create(dnnl_post_ops_t *post_ops);
+dnnl_status_t dnnl_post_ops_destroy(dnnl_post_ops_t post_ops);
+dnnl_status_t dnnl_post_ops_append_eltwise(dnnl_post_ops_t post_ops, int alg_kind, float alpha,
+                                           float beta);
+dnnl_status_t dnnl_primitive_attr_set_post_ops(dnnl_primitive_attr_t attr,
+                                               const_dnnl_post_ops_t post_ops);
 dnnl_status_t dnnl_pooling_forward_primitive_desc_create(
     dnnl_primitive_desc_t *primitive_desc, dnnl_engine_t engine, int prop_kind, int alg_kind,
     const_dnnl_memory_desc_t src_desc, const_dnnl_memory_desc_t dst_desc,

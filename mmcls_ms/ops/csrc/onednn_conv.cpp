@@ -8,8 +8,9 @@
 //
 // Tensors in and out are fp32 NCHW / OIHW, contiguous.  The `geometry` input carries the
 // convolution's settings in its SHAPE, (stride_h, stride_w, pad_h + 1, pad_w + 1, dilation_h,
-// dilation_w) with PyTorch's dilation (1 = none); its contents are never read.  In its shape,
-// because MindSpore infers (and caches) output shapes from input shapes alone.
+// dilation_w, fused_relu + 1) with PyTorch's dilation (1 = none); its contents are never
+// read.  In its shape, because MindSpore infers (and caches) output shapes from input shapes
+// alone.  A fused ReLU (a oneDNN post-op, applied as the kernel writes) is inference-only.
 #include <map>
 #include <memory>
 
@@ -20,11 +21,13 @@ using namespace mmcls_onednn;
 namespace {
 
 struct Geometry {
-  int64_t n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw;  // dh, dw: PyTorch dilation
+  int64_t n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw, relu;  // dh, dw: PyTorch dilation
   int64_t out_h() const { return (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1; }
   int64_t out_w() const { return (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1; }
   double gflop() const { return 2e-9 * n * k * out_h() * out_w() * c * kh * kw; }
-  auto key() const { return std::make_tuple(n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw); }
+  auto key() const {
+    return std::make_tuple(n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw, relu);
+  }
   bool operator<(const Geometry &other) const { return key() < other.key(); }
 };
 
@@ -45,10 +48,21 @@ class Convolution {
     // the right padding that gives the floor() output size
     pad_r_[0] = (g.out_h() - 1) * g.sh + (g.kh - 1) * g.dh + 1 - g.h - g.ph;
     pad_r_[1] = (g.out_w() - 1) * g.sw + (g.kw - 1) * g.dw + 1 - g.w - g.pw;
-    check(dnnl_convolution_forward_primitive_desc_create(
-              &fwd_pd_, rt.engine, DNNL_FORWARD_TRAINING, DNNL_CONVOLUTION_DIRECT, any_src_,
-              any_weights_, bias_, any_dst_, strides_, dilates_, pad_l_, pad_r_, nullptr),
-          "convolution_forward_desc_create");
+    dnnl_primitive_attr_t attr = nullptr;
+    if (g.relu) {
+      dnnl_post_ops_t post_ops = nullptr;
+      check(dnnl_post_ops_create(&post_ops), "post_ops_create");
+      check(dnnl_post_ops_append_eltwise(post_ops, DNNL_ELTWISE_RELU, 0.f, 0.f), "append_relu");
+      check(dnnl_primitive_attr_create(&attr), "attr_create");
+      check(dnnl_primitive_attr_set_post_ops(attr, post_ops), "set_post_ops");
+      dnnl_post_ops_destroy(post_ops);
+    }
+    // forward_training also for inference: the same kernels whether or not a backward follows
+    dnnl_status_t status = dnnl_convolution_forward_primitive_desc_create(
+        &fwd_pd_, rt.engine, DNNL_FORWARD_TRAINING, DNNL_CONVOLUTION_DIRECT, any_src_,
+        any_weights_, bias_, any_dst_, strides_, dilates_, pad_l_, pad_r_, attr);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    check(status, "convolution_forward_desc_create");
     check(dnnl_primitive_create(&fwd_, fwd_pd_), "convolution_forward_create");
     fwd_src_.init(src_, dnnl_primitive_desc_query_md(fwd_pd_, DNNL_QUERY_SRC_MD, 0), true, 0);
     fwd_weights_.init(weights_, dnnl_primitive_desc_query_md(fwd_pd_, DNNL_QUERY_WEIGHTS_MD, 0),
@@ -102,6 +116,7 @@ class Convolution {
 
   void prepare_backward() {
     if (bwd_data_) return;
+    if (g_.relu) throw std::runtime_error("a convolution with a fused ReLU is inference-only");
     Runtime &rt = runtime();
     dnnl_primitive_desc_t data_pd = nullptr, weights_pd = nullptr;
     check(dnnl_convolution_backward_data_primitive_desc_create(
@@ -151,7 +166,8 @@ std::map<Geometry, std::unique_ptr<Convolution>> g_convolutions;
 
 Convolution &convolution(const int64_t *x_shape, const int64_t *w_shape, const int64_t *geometry) {
   Geometry g{x_shape[0], x_shape[1], x_shape[2], x_shape[3], w_shape[0], w_shape[2], w_shape[3],
-             geometry[0], geometry[1], geometry[2] - 1, geometry[3] - 1, geometry[4], geometry[5]};
+             geometry[0], geometry[1], geometry[2] - 1, geometry[3] - 1, geometry[4], geometry[5],
+             geometry[6] - 1};
   std::unique_ptr<Convolution> &conv = g_convolutions[g];
   if (!conv) conv.reset(new Convolution(g));
   return *conv;
@@ -162,7 +178,7 @@ Convolution &convolution(const int64_t *x_shape, const int64_t *w_shape, const i
 // MindSpore aot signature.  inputs: x, w, b, geometry | output: y
 extern "C" int conv2d_forward(int nparam, void **params, int *ndims, int64_t **shapes,
                               const char **dtypes, void *stream, void *extra) {
-  if (nparam != 5 || ndims[0] != 4 || ndims[1] != 4 || ndims[3] != 6 || !all_float32(3, dtypes))
+  if (nparam != 5 || ndims[0] != 4 || ndims[1] != 4 || ndims[3] != 7 || !all_float32(3, dtypes))
     return 1;
   return guarded("conv2d_forward", [&] {
     convolution(shapes[0], shapes[1], shapes[3])
@@ -174,7 +190,7 @@ extern "C" int conv2d_forward(int nparam, void **params, int *ndims, int64_t **s
 // inputs: dy, x, w, geometry | outputs: dx, dw, db
 extern "C" int conv2d_backward(int nparam, void **params, int *ndims, int64_t **shapes,
                                const char **dtypes, void *stream, void *extra) {
-  if (nparam != 7 || ndims[1] != 4 || ndims[2] != 4 || ndims[3] != 6 || !all_float32(3, dtypes))
+  if (nparam != 7 || ndims[1] != 4 || ndims[2] != 4 || ndims[3] != 7 || !all_float32(3, dtypes))
     return 1;
   return guarded("conv2d_backward", [&] {
     convolution(shapes[1], shapes[2], shapes[3])
