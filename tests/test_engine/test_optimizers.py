@@ -107,3 +107,36 @@ def test_unknown_optimizer_and_bad_paramwise_key():
                                   paramwise_cfg=dict(norm_decay=0.0)))
     with pytest.raises(KeyError, match='needs an `lr`'):
         build_optimizer(net, dict(optimizer=dict(type='SGD')))
+
+
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize('opt_type', ['SGD', 'AdamW', 'RMSprop'])
+def test_each_group_gets_its_lr_and_decay(mode, opt_type):
+    """Two steps with paramwise groups (lr_mult, decay_mult, no decay on norms) equal
+    the same optimizer built per parameter with that parameter's lr and decay."""
+    ms.set_context(mode=mode)
+    net = Tiny()
+    wrapper = dict(optimizer=dict(type=opt_type, lr=0.1, weight_decay=1e-2),
+                   paramwise_cfg=dict(norm_decay_mult=0.0,
+                                      custom_keys={'head': dict(lr_mult=10, decay_mult=2)}))
+    groups = param_groups(net, 1e-2, wrapper['paramwise_cfg'])
+    start = {p.name: p.asnumpy().copy() for p in net.trainable_params()}  # not a view
+    opt = build_optimizer(net, wrapper)
+    rng = np.random.default_rng(4)
+    grads = [tuple(Tensor(rng.standard_normal(p.shape).astype(np.float32))
+                   for p in opt.parameters) for _ in range(2)]
+    for step in grads:
+        opt(step)
+    got = {p.name: p.asnumpy() for p in opt.parameters}
+    assert len({g.lr_mult for g in groups}) == 2 and len({g.weight_decay for g in groups}) == 3
+
+    opt_cls = {'SGD': SGD, 'AdamW': AdamW, 'RMSprop': RMSprop}[opt_type]
+    for group in groups:
+        for param in group.params:
+            index = [p.name for p in opt.parameters].index(param.name)
+            single = Parameter(Tensor(start[param.name]), name='single_' + param.name)
+            alone = opt_cls([single], lr=0.1 * group.lr_mult, weight_decay=group.weight_decay)
+            for step in grads:
+                alone((step[index],))
+            np.testing.assert_allclose(got[param.name], single.asnumpy(), rtol=1e-5,
+                                       atol=1e-6, err_msg=param.name)
