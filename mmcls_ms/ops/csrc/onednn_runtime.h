@@ -1,6 +1,6 @@
 // What the oneDNN custom ops share: the oneDNN engine and stream on our own thread pool,
-// scratch buffers, plain<->blocked operands, profiling, and the error guard.  Everything is
-// inline, so the kernels of all source files share one runtime inside the library.
+// scratch buffers, profiling, and the error guard.  Everything is inline, so the kernels of
+// all source files share one runtime inside the library.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -195,61 +195,6 @@ inline dnnl_memory_desc_t make_desc(std::vector<dnnl_dim_t> dims, int tag) {
         "memory_desc_create");
   return desc;
 }
-
-// A user tensor (plain layout) and, when the kernel wants another layout, the reorder to or
-// from a scratch tensor in that layout.
-struct Operand {
-  const_dnnl_memory_desc_t plain = nullptr;
-  dnnl_memory_t user = nullptr;
-  dnnl_memory_t blocked = nullptr;
-  dnnl_primitive_t reorder = nullptr;
-  size_t blocked_bytes = 0;
-  int slot = 0;
-  bool into_kernel = true;
-
-  void init(dnnl_memory_desc_t plain_desc, const_dnnl_memory_desc_t wanted, bool to_kernel,
-            int scratch_slot) {
-    Runtime &rt = runtime();
-    plain = plain_desc;
-    into_kernel = to_kernel;
-    slot = scratch_slot;
-    check(dnnl_memory_create(&user, plain_desc, rt.engine, nullptr), "memory_create");
-    if (dnnl_memory_desc_equal(plain_desc, wanted)) return;
-    blocked_bytes = dnnl_memory_desc_get_size(wanted);
-    check(dnnl_memory_create(&blocked, wanted, rt.engine, nullptr), "memory_create");
-    dnnl_primitive_desc_t pd = nullptr;
-    if (to_kernel)
-      check(dnnl_reorder_primitive_desc_create(&pd, plain_desc, rt.engine, wanted, rt.engine,
-                                               nullptr), "reorder_desc_create");
-    else
-      check(dnnl_reorder_primitive_desc_create(&pd, wanted, rt.engine, plain_desc, rt.engine,
-                                               nullptr), "reorder_desc_create");
-    check(dnnl_primitive_create(&reorder, pd), "reorder_create");
-    dnnl_primitive_desc_destroy(pd);
-  }
-  // Binds `data` and returns the memory the kernel reads or writes (reordering inputs now).
-  dnnl_memory_t bind(const void *data) {
-    Runtime &rt = runtime();
-    check(dnnl_memory_set_data_handle(user, const_cast<void *>(data)), "set_data_handle");
-    if (!reorder) return user;
-    check(dnnl_memory_set_data_handle(blocked, scratch(slot, blocked_bytes)), "set_data_handle");
-    if (into_kernel) {
-      Timed timed(Profile::kReorder, 0);
-      dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, user}, {DNNL_ARG_DST, blocked}};
-      check(dnnl_primitive_execute(reorder, rt.stream, 2, args), "reorder");
-      check(dnnl_stream_wait(rt.stream), "stream_wait");
-    }
-    return blocked;
-  }
-  // For outputs: copy the kernel's result back to the user tensor.
-  void write_back() {
-    if (!reorder || into_kernel) return;
-    Timed timed(Profile::kReorder, 0);
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, blocked}, {DNNL_ARG_DST, user}};
-    check(dnnl_primitive_execute(reorder, runtime().stream, 2, args), "reorder");
-    check(dnnl_stream_wait(runtime().stream), "stream_wait");
-  }
-};
 
 inline std::string impl_name(const_dnnl_primitive_desc_t pd) {
   const char *name = nullptr;
