@@ -14,6 +14,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn
 
+from mmcls_ms.utils.cells import replace_cells
 from .conv import PadThenConv2d, has_uneven_padding
 from .pooling import GlobalAvgPool2d, PaddedAvgPool2d
 
@@ -56,15 +57,6 @@ def _input_sizes(model, input_shape, names):
     return sizes
 
 
-def _replace(model, name, new_cell):
-    parent_name, _, attr = name.rpartition('.')
-    parent = dict(model.cells_and_names())[parent_name] if parent_name else model
-    if isinstance(parent, (nn.SequentialCell, nn.CellList)):
-        parent[int(attr)] = new_cell
-    else:
-        setattr(parent, attr, new_cell)
-
-
 def make_export_friendly(model, input_shape):
     """Swap padded ``AvgPool2d``, ``AdaptiveAvgPool2d(1)`` and unevenly padded
     ``Conv2d`` in place for exporter-friendly equivalents; returns what was
@@ -75,26 +67,24 @@ def make_export_friendly(model, input_shape):
         input_shape: the NCHW shape the exported graph will take; the
             divisor maps of ``count_include_pad=False`` pools depend on it.
     """
-    original_names = {id(param): param.name for param in model.get_parameters()}
     cells = list(model.cells_and_names())
     pools = [name for name, cell in cells if name and _is_padded_avg_pool(cell)]
     sizes = _input_sizes(model, input_shape, pools) if pools else {}
     swapped = []
-    for name, cell in cells:
+
+    def replacement(name, cell):
         if name in pools:
             if name not in sizes:  # not on the eval path (e.g. an aux branch)
-                continue
-            _replace(model, name, PaddedAvgPool2d.from_cell(cell, sizes[name]))
+                return None
             swapped.append(f'{name}: AvgPool2d -> PaddedAvgPool2d')
-        elif name and _is_global_adaptive_pool(cell):
-            _replace(model, name, GlobalAvgPool2d())
+            return PaddedAvgPool2d.from_cell(cell, sizes[name])
+        if _is_global_adaptive_pool(cell):
             swapped.append(f'{name}: AdaptiveAvgPool2d(1) -> GlobalAvgPool2d')
-        elif name and has_uneven_padding(cell):
-            padding = cell.padding
-            _replace(model, name, PadThenConv2d(cell))
-            swapped.append(f'{name}: Conv2d(padding={padding}) -> PadThenConv2d')
-    # inserting a cell re-prefixes its parameters with the attribute name only;
-    # give them back their full names (unique names are needed to compile)
-    for param in model.get_parameters():
-        param.name = original_names.get(id(param), param.name)
+            return GlobalAvgPool2d()
+        if has_uneven_padding(cell):
+            swapped.append(f'{name}: Conv2d(padding={cell.padding}) -> PadThenConv2d')
+            return PadThenConv2d(cell)
+        return None
+
+    replace_cells(model, replacement)
     return swapped

@@ -24,8 +24,11 @@ import numpy as np
 from mindspore import Tensor, nn, ops
 from mindspore import dtype as mstype
 
+from mmcls_ms.utils.cells import replace_cells
 from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
 from .onednn_library import library_path
+from .onednn_pool import use_onednn_pools
+
 
 def _pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
@@ -208,34 +211,6 @@ def fuse_relu_into_onednn_convs(model) -> int:
     return fused
 
 
-def replace_cells(net, replacement) -> int:
-    """Swap, in place, each sub-cell for which ``replacement(full_name, cell)``
-    returns a new cell (None: keep it).  Parameter names stay as they were.
-
-    Returns the number of cells replaced.
-
-    Example:
-        >>> replace_cells(net, lambda name, cell: OneDNNConv2d(cell)
-        ...               if type(cell) is nn.Conv2d else None)   # doctest: +SKIP
-    """
-    replaced = 0
-    for parent_name, parent in list(net.cells_and_names()):
-        for child_name, child in list(parent.name_cells().items()):
-            full_name = f'{parent_name}.{child_name}' if parent_name else child_name
-            new = replacement(full_name, child)
-            if new is None:
-                continue
-            names = {p: p.name for p in child.get_parameters()}
-            if isinstance(parent, (nn.SequentialCell, nn.CellList)):
-                parent[int(child_name)] = new  # also updates their cell list
-            else:
-                setattr(parent, child_name, new)
-            for param, name in names.items():  # Cell.__setattr__ re-prefixes them
-                param.name = name
-            replaced += 1
-    return replaced
-
-
 def apply_conv_backend(net) -> int:
     """Swap ``net``'s convolutions (and its max/average pools) to oneDNN's when the
     process runs with ``MMCLS_MS_CONV_BACKEND=onednn``; otherwise leave it alone.
@@ -247,6 +222,5 @@ def apply_conv_backend(net) -> int:
     """
     if ONEDNN_DECISION.conv_backend != 'onednn':
         return 0
-    from .onednn_pool import use_onednn_pools  # it imports this module
     use_onednn_pools(net)
     return use_onednn_convs(net)

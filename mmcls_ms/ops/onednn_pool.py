@@ -14,7 +14,7 @@ Example:
 import numpy as np
 from mindspore import Tensor, nn, ops
 
-from .onednn_conv import replace_cells
+from mmcls_ms.utils.cells import replace_cells
 from .onednn_library import library_path
 
 _ALGORITHMS = {'max': 0, 'avg_include_pad': 1, 'avg_exclude_pad': 2}

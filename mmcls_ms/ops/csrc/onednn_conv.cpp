@@ -53,25 +53,20 @@ struct Operand {
   }
   // Binds `data` and returns the memory the kernel reads or writes (reordering inputs now).
   dnnl_memory_t bind(const void *data) {
-    Runtime &rt = runtime();
     check(dnnl_memory_set_data_handle(user, const_cast<void *>(data)), "set_data_handle");
     if (!reorder) return user;
     check(dnnl_memory_set_data_handle(blocked, scratch(slot, blocked_bytes)), "set_data_handle");
     if (into_kernel) {
-      Timed timed(Profile::kReorder, 0);
       dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, user}, {DNNL_ARG_DST, blocked}};
-      check(dnnl_primitive_execute(reorder, rt.stream, 2, args), "reorder");
-      check(dnnl_stream_wait(rt.stream), "stream_wait");
+      execute(reorder, args, 2, Profile::kReorder, 0, "reorder");
     }
     return blocked;
   }
   // For outputs: copy the kernel's result back to the user tensor.
   void write_back() {
     if (!reorder || into_kernel) return;
-    Timed timed(Profile::kReorder, 0);
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, blocked}, {DNNL_ARG_DST, user}};
-    check(dnnl_primitive_execute(reorder, runtime().stream, 2, args), "reorder");
-    check(dnnl_stream_wait(runtime().stream), "stream_wait");
+    execute(reorder, args, 2, Profile::kReorder, 0, "reorder");
   }
 };
 
@@ -161,11 +156,7 @@ class Convolution {
   // Runs one kernel (timed when profiling), then copies its output back to NCHW.
   void run(dnnl_primitive_t primitive, Profile::Kind kind, const dnnl_exec_arg_t *args,
            int nargs, Operand &output, const char *what) {
-    {
-      Timed timed(kind, g_.gflop());
-      check(dnnl_primitive_execute(primitive, runtime().stream, nargs, args), what);
-      check(dnnl_stream_wait(runtime().stream), "stream_wait");
-    }
+    execute(primitive, args, nargs, kind, g_.gflop(), what);
     output.write_back();
   }
 
@@ -186,18 +177,20 @@ class Convolution {
     check(dnnl_primitive_create(&bwd_weights_, weights_pd), "convolution_bwd_weights_create");
 
     // Scratch slots: dy (0) lives through both kernels; x and dw then reuse w's (1) and dx's (2).
-    const_dnnl_memory_desc_t data_dy = dnnl_primitive_desc_query_md(data_pd, DNNL_QUERY_DIFF_DST_MD, 0);
+    const_dnnl_memory_desc_t data_dy =
+        dnnl_primitive_desc_query_md(data_pd, DNNL_QUERY_DIFF_DST_MD, 0);
     const_dnnl_memory_desc_t weights_dy =
         dnnl_primitive_desc_query_md(weights_pd, DNNL_QUERY_DIFF_DST_MD, 0);
     dy_shared_ = dnnl_memory_desc_equal(data_dy, weights_dy);
     bwd_data_dy_.init(dst_, data_dy, true, 0);
-    bwd_data_weights_.init(weights_, dnnl_primitive_desc_query_md(data_pd, DNNL_QUERY_WEIGHTS_MD, 0),
-                           true, 1);
+    bwd_data_weights_.init(weights_,
+                           dnnl_primitive_desc_query_md(data_pd, DNNL_QUERY_WEIGHTS_MD, 0), true,
+                           1);
     bwd_data_dx_.init(src_, dnnl_primitive_desc_query_md(data_pd, DNNL_QUERY_DIFF_SRC_MD, 0), false,
                       2);
     bwd_weights_x_.init(src_, dnnl_primitive_desc_query_md(weights_pd, DNNL_QUERY_SRC_MD, 0), true,
                         1);
-    bwd_weights_dy_.init(dst_, weights_dy, true, 0);
+    if (!dy_shared_) bwd_weights_dy_.init(dst_, weights_dy, true, 0);
     bwd_weights_dw_.init(weights_,
                          dnnl_primitive_desc_query_md(weights_pd, DNNL_QUERY_DIFF_WEIGHTS_MD, 0),
                          false, 2);

@@ -1,6 +1,6 @@
 // 2-D max and average pooling (forward and backward) for MindSpore's Custom(aot) op on CPU,
-// through the oneDNN that MindSpore ships.  MindSpore 2.10 runs these pools with its own CPU kernels at
-// about 1 GB/s; oneDNN's pooling runs on the same NCHW tensors at several times that.
+// through the oneDNN that MindSpore ships.  MindSpore 2.10 runs these pools with its own CPU
+// kernels at about 1 GB/s; oneDNN's pooling runs on the same NCHW tensors at several times that.
 #include <map>
 #include <memory>
 #include <vector>
@@ -15,13 +15,6 @@ dnnl_memory_t plain_memory(const_dnnl_memory_desc_t desc) {
   dnnl_memory_t memory = nullptr;
   check(dnnl_memory_create(&memory, desc, runtime().engine, nullptr), "memory_create");
   return memory;
-}
-
-void execute(dnnl_primitive_t primitive, const dnnl_exec_arg_t *args, int nargs,
-             const char *what) {
-  Timed timed(Profile::kPooling, 0);
-  check(dnnl_primitive_execute(primitive, runtime().stream, nargs, args), what);
-  check(dnnl_stream_wait(runtime().stream), "stream_wait");
 }
 
 // Max or average pooling of one shape, on plain NCHW tensors (no reorders: pooling is
@@ -49,7 +42,7 @@ class Pooling {
   void forward(const float *x, float *y) {
     bind(x_, x), bind(y_, y);
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, x_}, {DNNL_ARG_DST, y_}};
-    execute(forward_, args, 2, "pooling_forward");
+    execute(forward_, args, 2, Profile::kPooling, 0, "pooling_forward");
   }
 
   // dx from dy.  Max pooling needs the argmax workspace of a training forward: it is
@@ -61,11 +54,11 @@ class Pooling {
       bind(x_, x), bind(y_, scratch(0, dnnl_memory_desc_get_size(dst_)));
       dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, x_}, {DNNL_ARG_DST, y_},
                                  {DNNL_ARG_WORKSPACE, workspace_}};
-      execute(training_forward_, args, 3, "pooling_forward_training");
+      execute(training_forward_, args, 3, Profile::kPooling, 0, "pooling_forward_training");
     }
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, dy_}, {DNNL_ARG_DIFF_SRC, dx_},
                                {DNNL_ARG_WORKSPACE, workspace_}};
-    execute(backward_, args, workspace_ ? 3 : 2, "pooling_backward");
+    execute(backward_, args, workspace_ ? 3 : 2, Profile::kPooling, 0, "pooling_backward");
   }
 
  private:

@@ -187,6 +187,14 @@ inline void *scratch(int slot, size_t bytes) {
   return buffers[slot].data();
 }
 
+// Runs one primitive to completion on the ops' stream; its time counts toward `kind`.
+inline void execute(dnnl_primitive_t primitive, const dnnl_exec_arg_t *args, int nargs,
+                    Profile::Kind kind, double gflop, const char *what) {
+  Timed timed(kind, gflop);
+  check(dnnl_primitive_execute(primitive, runtime().stream, nargs, args), what);
+  check(dnnl_stream_wait(runtime().stream), "stream_wait");
+}
+
 inline dnnl_memory_desc_t make_desc(std::vector<dnnl_dim_t> dims, int tag) {
   dnnl_dims_t d = {};
   for (size_t i = 0; i < dims.size(); ++i) d[i] = dims[i];
