@@ -93,9 +93,9 @@ def test_paramwise_cfg_groups():
     opt = build_optimizer(net, dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9,
                                                    weight_decay=1e-4),
                                     paramwise_cfg=dict(custom_keys={'head': dict(lr_mult=10)})))
-    lrs = dict(zip([p.name for p in opt.parameters], opt.param_lrs.asnumpy()))
-    assert lrs['head.weight'] == pytest.approx(1.0)
-    assert lrs['backbone.0.weight'] == pytest.approx(0.1)
+    lr_of = {p.name: lr for g, lr in zip(opt.groups, opt.current_group_lrs()) for p in g.params}
+    assert lr_of['head.weight'] == pytest.approx(1.0)
+    assert lr_of['backbone.0.weight'] == pytest.approx(0.1)
 
 
 def test_unknown_optimizer_and_bad_paramwise_key():

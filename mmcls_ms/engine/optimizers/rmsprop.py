@@ -12,11 +12,12 @@ from .base import BaseOptimizer, scalar
 _rmsprop_update = ops.MultitypeFuncGraph('rmsprop_update')
 
 
-@_rmsprop_update.register('Tensor', 'Tensor', 'Tensor', 'Bool', 'Tensor', 'Tensor', 'Tensor',
+@_rmsprop_update.register('Tensor', 'Tensor', 'Tensor', 'Bool', 'Tensor', 'Number', 'Tensor',
                           'Tensor', 'Tensor', 'Tensor', 'Tensor')
 def _apply_rmsprop(alpha, eps, momentum, centered, lr, weight_decay, param, square_avg,
                    grad_avg, moment, grad):
-    grad = grad + weight_decay * param
+    if weight_decay != 0:  # a constant: no multiply for undecayed groups
+        grad = grad + weight_decay * param
     new_sq = alpha * square_avg + (1 - alpha) * grad * grad
     square_avg = ops.assign(square_avg, new_sq)
     if centered:
@@ -51,7 +52,10 @@ class RMSprop(BaseOptimizer):
         self.moments = self.zeros_like_params('moments')
 
     def construct(self, grads):
-        lrs, decays = self._per_param()
-        update = ops.partial(_rmsprop_update, self.alpha, self.eps, self.momentum, self.centered)
-        return self.hyper_map(update, lrs, decays, self.parameters, self.square_avg,
-                              self.grad_avg, self.moments, grads)
+        done = True
+        for g in range(len(self.group_bounds)):  # unrolled: the groups are fixed
+            update = ops.partial(_rmsprop_update, self.alpha, self.eps, self.momentum,
+                                 self.centered, self.group_lrs[g], self.group_decays[g])
+            done = ops.depend(done, self.hyper_map(update, *self.group_slice(
+                g, self.parameters, self.square_avg, self.grad_avg, self.moments, grads)))
+        return done

@@ -14,22 +14,23 @@ from .base import BaseOptimizer, scalar
 _sgd_update = ops.MultitypeFuncGraph('sgd_update')
 
 
-@_sgd_update.register('Function', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor')
+@_sgd_update.register('Function', 'Tensor', 'Tensor', 'Number', 'Tensor', 'Tensor', 'Tensor')
 def _apply_sgd(apply_momentum, momentum, lr, weight_decay, param, moment, grad):
-    grad = grad + weight_decay * param
+    if weight_decay != 0:  # a constant: no multiply for undecayed groups
+        grad = grad + weight_decay * param
     return ops.depend(True, apply_momentum(param, moment, lr, grad, momentum))
 
 
 _nesterov_update = ops.MultitypeFuncGraph('nesterov_update')
 
 
-@_nesterov_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor')
+@_nesterov_update.register('Tensor', 'Tensor', 'Number', 'Tensor', 'Tensor', 'Tensor')
 def _apply_nesterov(momentum, lr, weight_decay, param, moment, grad):
-    grad = grad + weight_decay * param
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
     new_moment = momentum * moment + grad
     moment = ops.assign(moment, new_moment)
     return ops.depend(True, ops.assign(param, param - lr * (grad + momentum * new_moment)))
-
 
 @OPTIMIZERS.register_module()
 class SGD(BaseOptimizer):
@@ -53,9 +54,14 @@ class SGD(BaseOptimizer):
         self.apply_momentum = ops.ApplyMomentum()
 
     def construct(self, grads):
-        lrs, decays = self._per_param()
-        if self.nesterov:
-            update = ops.partial(_nesterov_update, self.momentum)
-        else:
-            update = ops.partial(_sgd_update, self.apply_momentum, self.momentum)
-        return self.hyper_map(update, lrs, decays, self.parameters, self.moments, grads)
+        done = True
+        for g in range(len(self.group_bounds)):  # unrolled: the groups are fixed
+            if self.nesterov:  # a constant: resolved once, not per parameter
+                update = ops.partial(_nesterov_update, self.momentum, self.group_lrs[g],
+                                     self.group_decays[g])
+            else:
+                update = ops.partial(_sgd_update, self.apply_momentum, self.momentum,
+                                     self.group_lrs[g], self.group_decays[g])
+            done = ops.depend(done, self.hyper_map(
+                update, *self.group_slice(g, self.parameters, self.moments, grads)))
+        return done

@@ -1,0 +1,137 @@
+"""TrainStep: the gradient graph, then the optimizer graph only for finite
+gradients; the loss scale's bookkeeping; one compile per graph."""
+import numpy as np
+import pytest
+
+import mindspore as ms
+from mindspore import Tensor, nn
+
+from mmcls_ms.engine.optimizers import SGD
+from mmcls_ms.engine.runner.train_step import TrainStep
+
+MODES = [ms.PYNATIVE_MODE, ms.GRAPH_MODE]
+
+
+class LinearClassifier(nn.Cell):
+    """The smallest model with the classifier's ``loss(inputs, labels)``."""
+
+    def __init__(self):
+        super().__init__()
+        rng = np.random.default_rng(0)
+        self.fc = nn.Dense(4, 3, weight_init=Tensor(rng.standard_normal((3, 4), np.float32)),
+                           bias_init='zeros')
+        self.ce = nn.CrossEntropyLoss()
+
+    def loss(self, inputs, labels):
+        return self.ce(self.fc(inputs), labels)
+
+
+def batch(scale=1.0):
+    rng = np.random.default_rng(1)
+    inputs = rng.standard_normal((5, 4)).astype(np.float32) * scale
+    return Tensor(inputs), Tensor(np.array([0, 1, 2, 1, 0], np.int32))
+
+
+def numpy_step(weight, bias, inputs, labels, lr, momentum):
+    """One SGD-with-momentum step from zero momentum, in float64."""
+    logits = inputs @ weight.T + bias
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    probs[np.arange(len(labels)), labels] -= 1
+    dlogits = probs / len(labels)
+    grad_w, grad_b = dlogits.T @ inputs, dlogits.sum(0)
+    return weight - lr * grad_w, bias - lr * grad_b  # buf = grad after one step
+
+
+def snapshot(cells):
+    return {p.name: p.asnumpy().copy() for cell in cells for p in cell.get_parameters()}
+
+
+@pytest.mark.parametrize('mode', MODES)
+def test_finite_step_updates_like_sgd(mode):
+    ms.set_context(mode=mode)
+    model = LinearClassifier()
+    weight, bias = model.fc.weight.asnumpy().copy(), model.fc.bias.asnumpy().copy()
+    step = TrainStep(model, SGD(model.trainable_params(), lr=0.5, momentum=0.9))
+    inputs, labels = batch()
+    loss, finite = step(inputs, labels)
+    assert bool(finite.asnumpy()) and np.isfinite(loss.asnumpy())
+    want_w, want_b = numpy_step(weight.astype(np.float64), bias.astype(np.float64),
+                                inputs.asnumpy().astype(np.float64), labels.asnumpy(), 0.5, 0.9)
+    np.testing.assert_allclose(model.fc.weight.asnumpy(), want_w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.fc.bias.asnumpy(), want_b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('mode', MODES)
+def test_non_finite_gradients_change_nothing(mode):
+    ms.set_context(mode=mode)
+    model = LinearClassifier()
+    step = TrainStep(model, SGD(model.trainable_params(), lr=0.5, momentum=0.9))
+    step(*batch())                      # a real step first: momentum is non-zero
+    before = snapshot([model, step.optimizer])
+    inputs, labels = batch()
+    bad = inputs.asnumpy().copy()  # asnumpy() can be a view of the tensor
+    bad[2, 1] = np.inf
+    loss, finite = step(Tensor(bad), labels)
+    assert not bool(finite.asnumpy())
+    after = snapshot([model, step.optimizer])
+    assert before.keys() == after.keys()
+    for name, value in before.items():
+        np.testing.assert_array_equal(after[name], value, err_msg=name)
+
+
+@pytest.mark.parametrize('mode', MODES)
+def test_dynamic_loss_scale_backs_off_and_grows(mode):
+    ms.set_context(mode=mode)
+    model = LinearClassifier()
+    step = TrainStep(model, SGD(model.trainable_params(), lr=0.1), loss_scale=8.0,
+                     dynamic_scale=True, growth_interval=2)
+    inputs, labels = batch()
+    bad = inputs.asnumpy().copy()  # asnumpy() can be a view of the tensor
+    bad[0, 0] = np.nan
+    step(Tensor(bad), labels)
+    assert float(step.loss_scale.asnumpy()) == 4.0
+    assert int(step.good_steps.asnumpy()) == 0
+    step(inputs, labels)
+    assert int(step.good_steps.asnumpy()) == 1
+    step(inputs, labels)                # the second finite step in a row: grow
+    assert float(step.loss_scale.asnumpy()) == 8.0
+    assert int(step.good_steps.asnumpy()) == 0
+    for _ in range(5):                  # never below 1
+        step(Tensor(bad), labels)
+    assert float(step.loss_scale.asnumpy()) == 1.0
+
+
+def test_scaled_gradients_are_unscaled():
+    """A static loss scale of 1024 gives the same update as no scaling."""
+    ms.set_context(mode=ms.GRAPH_MODE)
+    results = []
+    for scale in (1.0, 1024.0):
+        model = LinearClassifier()
+        step = TrainStep(model, SGD(model.trainable_params(), lr=0.5), loss_scale=scale)
+        step(*batch())
+        results.append(model.fc.weight.asnumpy())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-6, atol=1e-7)
+
+
+def test_each_graph_compiles_once():
+    """Every step makes a new gradient tuple; the optimizer graph must not be
+    recompiled for it (a plain tuple argument is part of MindSpore's cache key)."""
+    ms.set_context(mode=ms.GRAPH_MODE)
+    model = LinearClassifier()
+    step = TrainStep(model, SGD(model.trainable_params(), lr=0.1, momentum=0.9))
+    for scale in (1.0, 0.5, 2.0):
+        step(*batch(scale))
+    assert len(step.grad_step.compile_cache) == 1
+    assert len(step.optimizer.compile_cache) == 1
+
+
+def test_clip_by_global_norm():
+    ms.set_context(mode=ms.GRAPH_MODE)
+    model = LinearClassifier()
+    start = model.fc.weight.asnumpy().copy(), model.fc.bias.asnumpy().copy()
+    step = TrainStep(model, SGD(model.trainable_params(), lr=1.0), max_norm=1e-3)
+    step(*batch(10.0))
+    moved = np.sqrt(((model.fc.weight.asnumpy() - start[0]) ** 2).sum() +
+                    ((model.fc.bias.asnumpy() - start[1]) ** 2).sum())
+    assert moved == pytest.approx(1e-3, rel=1e-3)
