@@ -12,9 +12,11 @@ and the step reports ``finite=False``.  With a dynamic loss scale that is
 routine (the scale is halved); otherwise the runner stops with a clear error.
 
 Why not one graph with ``if finite:`` inside: MindSpore compiles a branch on a
-tensor into control flow, which cost 2.2 s more to compile on the InceptionV3
-training step (11.4 s against 9.2 s, ``compile_statistics``).  The runner reads
-``finite`` after every step anyway, so the decision in Python costs nothing.
+tensor into control flow, which cost 2.2 s more to compile for the InceptionV3
+gradient graph (11.4 s against 9.2 s, ``compile_statistics``); the second graph
+has a fixed cost of its own, so end to end the first step is about the same
+(benchmarks/README.md).  The runner reads ``finite`` after every step anyway, so
+the decision in Python costs nothing per step.
 """
 import numpy as np
 from mindspore import Parameter, Tensor, mutable, nn, ops
