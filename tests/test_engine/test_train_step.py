@@ -1,12 +1,13 @@
 """TrainStep: the gradient graph, then the optimizer graph only for finite
-gradients; the loss scale's bookkeeping; one compile per graph."""
+gradients, so a non-finite step changes nothing (SGD, AdamW, RMSprop); the
+loss scale's bookkeeping; one compile per graph."""
 import numpy as np
 import pytest
 
 import mindspore as ms
 from mindspore import Tensor, nn
 
-from mmcls_ms.engine.optimizers import SGD
+from mmcls_ms.engine.optimizers import SGD, AdamW, RMSprop
 from mmcls_ms.engine.runner.train_step import TrainStep
 
 MODES = [ms.PYNATIVE_MODE, ms.GRAPH_MODE]
@@ -62,22 +63,55 @@ def test_finite_step_updates_like_sgd(mode):
     np.testing.assert_allclose(model.fc.bias.asnumpy(), want_b, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize('mode', MODES)
-def test_non_finite_gradients_change_nothing(mode):
-    ms.set_context(mode=mode)
-    model = LinearClassifier()
-    step = TrainStep(model, SGD(model.trainable_params(), lr=0.5, momentum=0.9))
-    step(*batch())                      # a real step first: momentum is non-zero
-    before = snapshot([model, step.optimizer])
-    inputs, labels = batch()
+OPTIMIZERS = {
+    'sgd': lambda params: SGD(params, lr=0.5, momentum=0.9, weight_decay=1e-2),
+    'nesterov': lambda params: SGD(params, lr=0.5, momentum=0.9, nesterov=True),
+    'adamw': lambda params: AdamW(params, lr=0.1, weight_decay=1e-2),
+    'rmsprop': lambda params: RMSprop(params, lr=0.1, momentum=0.9, centered=True,
+                                      weight_decay=1e-2),
+}
+
+
+def with_nan(inputs):
     bad = inputs.asnumpy().copy()  # asnumpy() can be a view of the tensor
     bad[2, 1] = np.inf
-    loss, finite = step(Tensor(bad), labels)
+    return Tensor(bad)
+
+
+@pytest.mark.parametrize('mode', MODES)
+@pytest.mark.parametrize('opt_name', sorted(OPTIMIZERS))
+def test_non_finite_gradients_change_nothing(mode, opt_name):
+    """Neither the parameters nor any optimizer state (moments, step count)."""
+    ms.set_context(mode=mode)
+    model = LinearClassifier()
+    step = TrainStep(model, OPTIMIZERS[opt_name](model.trainable_params()))
+    inputs, labels = batch()
+    step(inputs, labels)                # a real step first: the states are non-zero
+    before = snapshot([model, step.optimizer])
+    loss, finite = step(with_nan(inputs), labels)
     assert not bool(finite.asnumpy())
     after = snapshot([model, step.optimizer])
     assert before.keys() == after.keys()
     for name, value in before.items():
         np.testing.assert_array_equal(after[name], value, err_msg=name)
+
+
+@pytest.mark.parametrize('opt_name', sorted(OPTIMIZERS))
+def test_skipped_first_step_leaves_a_fresh_optimizer(opt_name):
+    """A non-finite first step is skipped entirely (AdamW's step count included);
+    the next step equals a fresh optimizer's first step."""
+    ms.set_context(mode=ms.GRAPH_MODE)
+    inputs, labels = batch()
+    results = []
+    for skip_first in (True, False):
+        model = LinearClassifier()
+        step = TrainStep(model, OPTIMIZERS[opt_name](model.trainable_params()))
+        if skip_first:
+            assert not bool(step(with_nan(inputs), labels)[1].asnumpy())
+        step(inputs, labels)
+        results.append(snapshot([model, step.optimizer]))
+    for name, value in results[1].items():
+        np.testing.assert_array_equal(results[0][name], value, err_msg=name)
 
 
 @pytest.mark.parametrize('mode', MODES)
@@ -87,9 +121,8 @@ def test_dynamic_loss_scale_backs_off_and_grows(mode):
     step = TrainStep(model, SGD(model.trainable_params(), lr=0.1), loss_scale=8.0,
                      dynamic_scale=True, growth_interval=2)
     inputs, labels = batch()
-    bad = inputs.asnumpy().copy()  # asnumpy() can be a view of the tensor
-    bad[0, 0] = np.nan
-    step(Tensor(bad), labels)
+    bad = with_nan(inputs)
+    step(bad, labels)
     assert float(step.loss_scale.asnumpy()) == 4.0
     assert int(step.good_steps.asnumpy()) == 0
     step(inputs, labels)
@@ -98,7 +131,7 @@ def test_dynamic_loss_scale_backs_off_and_grows(mode):
     assert float(step.loss_scale.asnumpy()) == 8.0
     assert int(step.good_steps.asnumpy()) == 0
     for _ in range(5):                  # never below 1
-        step(Tensor(bad), labels)
+        step(bad, labels)
     assert float(step.loss_scale.asnumpy()) == 1.0
 
 
