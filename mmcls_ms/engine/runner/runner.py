@@ -5,9 +5,9 @@ It reads mmengine's config schema (``model``, ``*_dataloader``, ``*_evaluator``,
 ``default_hooks``/``custom_hooks``, ``randomness``, ``env_cfg``, ``load_from``,
 ``resume``, ``auto_scale_lr``, ``work_dir``) and drives MindSpore:
 
-- ``env_cfg.mode='graph'`` compiles the training step into two graphs
-  (forward, loss, gradients, all-reduce, clipping; then the update, run only
-  for finite gradients); ``'pynative'`` runs op by op for debugging.
+- ``env_cfg.mode='graph'`` compiles the whole training step (forward, loss,
+  gradients, all-reduce, clipping, update) into one graph; ``'pynative'`` runs
+  op by op for debugging.
 - A checkpoint holds the network, the optimizer state, the loss scale, EMA
   weights and a JSON meta (epoch, iteration, seed, config, classes).  Because
   the data order and augmentation depend only on ``(seed, epoch)`` and the lr

@@ -1,25 +1,22 @@
-"""The compiled steps: a training step in two graphs, and inference.
+"""The compiled steps: one graph for a whole training step, one for inference.
 
-``TrainStep`` runs a training step as two compiled graphs:
+``TrainStep`` runs forward, loss, gradients, the data-parallel all-reduce,
+loss-scale bookkeeping, gradient clipping and the optimizer update in one
+``construct``, so graph mode compiles the whole step once.
 
-1. ``GradStep``: forward, loss, gradients, the data-parallel all-reduce,
-   unscaling, the finiteness check and gradient clipping;
-2. the optimizer ``Cell``: the parameter update.
+Non-finite gradients never reach the parameters: the update is skipped and the
+step reports ``finite=False``.  With a dynamic loss scale that is routine (the
+scale is halved); otherwise the runner stops with a clear error.
 
-Python runs the second graph only when the gradients are finite, so
-non-finite gradients never reach the parameters (or the optimizer's state),
-and the step reports ``finite=False``.  With a dynamic loss scale that is
-routine (the scale is halved); otherwise the runner stops with a clear error.
-
-Why not one graph with ``if finite:`` inside: MindSpore compiles a branch on a
-tensor into control flow, which cost 2.2 s more to compile for the InceptionV3
-gradient graph (11.4 s against 9.2 s, ``compile_statistics``); the second graph
-has a fixed cost of its own, so end to end the first step is about the same
-(benchmarks/README.md).  The runner reads ``finite`` after every step anyway, so
-the decision in Python costs nothing per step.
+The skip (``if finite:``) is MindSpore control flow, about 2 s of the
+InceptionV3 compile.  Both alternatives were measured and are worse
+(benchmarks/README.md): two graphs (gradients, then the update from Python)
+hold the gradients as graph outputs, +1.1 GiB peak memory for VGG16 training;
+a data-flow skip (selects, gated hyper-parameters) compiled 2 s slower and
+took 840 MiB more on InceptionV3.
 """
 import numpy as np
-from mindspore import Parameter, Tensor, mutable, nn, ops
+from mindspore import Parameter, Tensor, nn, ops
 from mindspore import dtype as mstype
 
 _unscale = ops.MultitypeFuncGraph('unscale')
@@ -53,59 +50,8 @@ class _LossCell(nn.Cell):
         return self.model.loss(inputs, labels)
 
 
-class GradStep(nn.Cell):
-    """Loss and gradients, ready for the optimizer: ``(loss, finite, grads)``.
-
-    Args:
-        model: the classifier (``loss(inputs, labels)`` gives the loss).
-        weights: the parameters to differentiate (the optimizer's).
-        loss_scale: the loss-scale Parameter (the loss is multiplied by it
-            before the backward pass; the gradients are divided by it after).
-        unscale: whether to divide by the scale (not needed for a constant 1).
-        max_norm: clip the global gradient norm to this value (None: no clip).
-        grad_reducer: a Cell averaging gradients across ranks, or None.
-
-    Example:
-        >>> grad_step = GradStep(model, opt.parameters, scale)   # doctest: +SKIP
-        >>> loss, finite, grads = grad_step(images, labels)    # doctest: +SKIP
-    """
-
-    def __init__(self, model, weights, loss_scale, unscale=True, max_norm=None,
-                 grad_reducer=None):
-        super().__init__(auto_prefix=False)
-        self.loss_cell = _LossCell(model)
-        self.weights = weights
-        self.loss_scale = loss_scale
-        self.unscale = unscale
-        self.max_norm = max_norm
-        self.grad_reducer = grad_reducer
-        self.use_reducer = grad_reducer is not None
-        self.grad = ops.GradOperation(get_by_list=True, sens_param=True)
-        self.hyper_map = ops.HyperMap()
-
-    def construct(self, inputs, labels):
-        loss = self.loss_cell(inputs, labels)
-        scale = self.loss_scale
-        sens = ops.ones_like(loss) * ops.cast(scale, loss.dtype)
-        grads = self.grad(self.loss_cell, self.weights)(inputs, labels, sens)
-        if self.use_reducer:
-            grads = self.grad_reducer(grads)
-        if self.unscale:
-            grads = self.hyper_map(ops.partial(_unscale, 1.0 / scale), grads)
-        # one sum instead of a finiteness check per gradient (~100x cheaper on
-        # CPU): a NaN or inf anywhere makes the total non-finite
-        finite = ops.isfinite(ops.addn(self.hyper_map(_sum_all, grads)))
-        if self.max_norm is not None:
-            grads = ops.clip_by_global_norm(grads, self.max_norm)
-        return loss, finite, grads
-
-
 class TrainStep(nn.Cell):
-    """One optimisation step: ``loss, finite = step(inputs, labels)``.
-
-    A Cell so that its state (the optimizer's, the loss scale) is saved and
-    restored with the training state; it is called from Python, which runs
-    the two compiled graphs (see the module docstring).
+    """One optimisation step.
 
     Args:
         model: the classifier (``loss(inputs, labels)`` gives the loss).
@@ -125,7 +71,12 @@ class TrainStep(nn.Cell):
                  growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
                  grad_reducer=None):
         super().__init__(auto_prefix=False)
+        self.loss_cell = _LossCell(model)
         self.optimizer = optimizer
+        self.weights = optimizer.parameters
+        self.grad = ops.GradOperation(get_by_list=True, sens_param=True)
+        self.hyper_map = ops.HyperMap()
+        self.max_norm = max_norm
         self.dynamic_scale = dynamic_scale
         self.growth_factor = growth_factor
         self.backoff_factor = backoff_factor
@@ -134,39 +85,42 @@ class TrainStep(nn.Cell):
                                     requires_grad=False)
         self.good_steps = Parameter(Tensor(np.int32(0)), name='loss_scale_good_steps',
                                     requires_grad=False)
+        self.grad_reducer = grad_reducer
+        self.use_reducer = grad_reducer is not None
         # a constant scale of 1 needs no unscaling: one multiply per parameter saved
-        self.grad_step = GradStep(model, optimizer.parameters, self.loss_scale,
-                                  unscale=dynamic_scale or loss_scale != 1.0,
-                                  max_norm=max_norm, grad_reducer=grad_reducer)
-
-    def __call__(self, inputs, labels):
-        # not Cell.__call__: the step is two graphs and a decision in Python
-        return self.construct(inputs, labels)
+        self.unscale = dynamic_scale or loss_scale != 1.0
 
     def construct(self, inputs, labels):
-        loss, finite, grads = self.grad_step(inputs, labels)
-        is_finite = bool(finite.asnumpy())
-        if is_finite:
-            # mutable: a plain tuple is part of the graph's cache key, and each
-            # step's new gradient tuple would recompile the optimizer
-            self.optimizer(mutable(grads))
+        loss = self.loss_cell(inputs, labels)
+        scale = self.loss_scale
+        sens = ops.ones_like(loss) * ops.cast(scale, loss.dtype)
+        grads = self.grad(self.loss_cell, self.weights)(inputs, labels, sens)
+        if self.use_reducer:
+            grads = self.grad_reducer(grads)
+        if self.unscale:
+            grads = self.hyper_map(ops.partial(_unscale, 1.0 / scale), grads)
+        # one sum instead of a finiteness check per gradient (~100x cheaper on
+        # CPU): a NaN or inf anywhere makes the total non-finite
+        finite = ops.isfinite(ops.addn(self.hyper_map(_sum_all, grads)))
+        if self.max_norm is not None:
+            grads = ops.clip_by_global_norm(grads, self.max_norm)
+        if finite:
+            loss = ops.depend(loss, self.optimizer(grads))
         if self.dynamic_scale:
-            self._update_scale(is_finite)
+            loss = ops.depend(loss, self._update_scale(finite))
         return loss, finite
 
-    def _update_scale(self, finite: bool) -> None:
-        # written with ops.assign: a compiled graph keeps reading the old
-        # buffer after Parameter.set_data()
-        scale = float(self.loss_scale.asnumpy())
-        good = int(self.good_steps.asnumpy())
+    def _update_scale(self, finite):
         if finite:
-            good += 1
+            good = self.good_steps + 1
             if good >= self.growth_interval:
-                scale, good = scale * self.growth_factor, 0
+                ops.assign(self.loss_scale, self.loss_scale * self.growth_factor)
+                good = good * 0
+            out = ops.assign(self.good_steps, good)
         else:
-            scale, good = max(scale * self.backoff_factor, 1.0), 0
-        ops.assign(self.loss_scale, Tensor(np.float32(scale)))
-        ops.assign(self.good_steps, Tensor(np.int32(good)))
+            ops.assign(self.loss_scale, ops.maximum(self.loss_scale * self.backoff_factor, 1.0))
+            out = ops.assign(self.good_steps, self.good_steps * 0)
+        return out
 
 
 class PredictStep(nn.Cell):
