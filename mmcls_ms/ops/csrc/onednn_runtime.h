@@ -99,33 +99,42 @@ class Pool : public ThreadpoolInterface {
       inside_ = was_inside;
       return;
     }
-    task_ = &fn;
-    task_count_ = n;
-    next_.store(0);
-    finished_.store(0);
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      task_ = &fn;
+      task_count_ = n;
+      next_.store(0);
+      finished_.store(0);
       ++generation_;
     }
     wake_.notify_all();
-    run_tasks();
+    run_tasks(&fn, n);
     // The others finish within microseconds: spin briefly, then yield.
-    for (int spins = 0; finished_.load(std::memory_order_acquire) < n; ++spins) {
+    spin_until([&] { return finished_.load(std::memory_order_acquire) >= n; });
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      task_ = nullptr;  // a worker waking late from now on finds nothing to do
+    }
+    // `fn` lives on the caller's stack: return only when no worker still holds it.
+    // (A worker that had taken it but not yet an index could otherwise run the next
+    // call's index 0 with this dead `fn`: seen as "stack smashing detected".)
+    spin_until([&] { return active_.load(std::memory_order_acquire) == 0; });
+  }
+
+ private:
+  template <typename Done>
+  static void spin_until(Done done) {
+    for (int spins = 0; !done(); ++spins) {
       if (spins < 4000)
         __builtin_ia32_pause();
       else
         std::this_thread::yield();
     }
-    task_ = nullptr;
   }
-
- private:
-  void run_tasks() {
+  void run_tasks(const std::function<void(int, int)> *task, int n) {
     bool was_inside = inside_;
     inside_ = true;
-    const std::function<void(int, int)> *task = task_;
-    const int n = task_count_;
-    for (int i; task && (i = next_.fetch_add(1)) < n;) {
+    for (int i; (i = next_.fetch_add(1)) < n;) {
       (*task)(i, n);
       finished_.fetch_add(1, std::memory_order_release);
     }
@@ -134,13 +143,20 @@ class Pool : public ThreadpoolInterface {
   void work_loop() {
     uint64_t seen = 0;
     for (;;) {
+      const std::function<void(int, int)> *task;
+      int n;
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return generation_ != seen; });
         seen = generation_;
         if (stopping_) return;
+        task = task_;
+        n = task_count_;
+        if (task == nullptr) continue;
+        active_.fetch_add(1, std::memory_order_relaxed);  // under the lock: the caller sees it
       }
-      run_tasks();
+      run_tasks(task, n);
+      active_.fetch_sub(1, std::memory_order_release);
     }
   }
   const int threads_;
@@ -149,9 +165,11 @@ class Pool : public ThreadpoolInterface {
   std::condition_variable wake_;
   uint64_t generation_ = 0;
   bool stopping_ = false;
-  const std::function<void(int, int)> *volatile task_ = nullptr;
-  volatile int task_count_ = 0;
+  // guarded by mutex_: the call in progress, nullptr once its tasks are all done
+  const std::function<void(int, int)> *task_ = nullptr;
+  int task_count_ = 0;
   std::atomic<int> next_{0}, finished_{0};
+  std::atomic<int> active_{0};  // workers inside the call in progress
   static inline thread_local bool inside_ = false;
 };
 
