@@ -2,8 +2,7 @@
 and weight decay.
 
 An optimizer is an ``nn.Cell`` whose ``construct(grads)`` updates the
-parameters in place; it compiles into its own graph, which the training step
-runs after the gradient graph.
+parameters in place, so that it compiles into the training step's graph.
 
 The parameters are stored group by group.  The learning rate of each group
 lives in one ``Parameter`` vector, ``group_lrs``, that the parameter
@@ -11,8 +10,8 @@ schedulers rewrite from Python between steps; the weight decay of each group
 is a constant.  The update rule is mapped over one group at a time
 (``group_slice``): one lr scalar per group, not per parameter, keeps the
 optimizer graph small (an ``Unstack`` of a 292-entry lr vector for InceptionV3
-cost 0.4-0.5 s of compile time).  Groups come from ``paramwise_cfg`` (``lr_mult`` / ``decay_mult``); see
-:mod:`.builder`.
+cost 0.4-0.5 s of compile time).  Groups come from ``paramwise_cfg``
+(``lr_mult`` / ``decay_mult``); see :mod:`.builder`.
 """
 from typing import List, Sequence
 
@@ -31,7 +30,7 @@ class ParamGroup:
 
 
 class BaseOptimizer(nn.Cell):
-    """Holds the parameters, their group index, lr vector and weight decays.
+    """Holds the parameters group by group, the groups' lr vector and weight decays.
 
     Args:
         params: a list of trainable Parameters, or a list of :class:`ParamGroup`.
