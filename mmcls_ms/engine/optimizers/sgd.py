@@ -32,6 +32,7 @@ def _apply_nesterov(momentum, lr, weight_decay, param, moment, grad):
     moment = ops.assign(moment, new_moment)
     return ops.depend(True, ops.assign(param, param - lr * (grad + momentum * new_moment)))
 
+
 @OPTIMIZERS.register_module()
 class SGD(BaseOptimizer):
     """Stochastic gradient descent.

@@ -11,9 +11,9 @@ scale is halved); otherwise the runner stops with a clear error.
 The skip (``if finite:``) is MindSpore control flow, about 2 s of the
 InceptionV3 compile.  Both alternatives were measured and are worse
 (benchmarks/README.md): two graphs (gradients, then the update from Python)
-hold the gradients as graph outputs, +1.1 GiB peak memory for VGG16 training;
-a data-flow skip (selects, gated hyper-parameters) compiled 2 s slower and
-took 840 MiB more on InceptionV3.
+hold the gradients as graph outputs, +0.6-1.0 GiB peak memory for VGG16
+training; a data-flow skip (selects, gated hyper-parameters) compiled 2 s
+slower and took 840 MiB more on InceptionV3.
 """
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
