@@ -12,11 +12,11 @@ from .base import BaseOptimizer, scalar
 _adamw_update = ops.MultitypeFuncGraph('adamw_update')
 
 
-@_adamw_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Number',
+@_adamw_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor',
                         'Tensor', 'Tensor', 'Tensor', 'Tensor')
-def _apply_adamw(beta1, beta2, eps, correction1, correction2, lr, weight_decay, param, exp_avg,
+def _apply_adamw(beta1, beta2, eps, correction1, correction2, lr, keep, param, exp_avg,
                  exp_avg_sq, grad):
-    decayed = param * (1 - lr * weight_decay) if weight_decay != 0 else param
+    decayed = param * keep  # keep = 1 - lr * weight_decay; x * 1 is exact without decay
     new_m = beta1 * exp_avg + (1 - beta1) * grad
     new_v = beta2 * exp_avg_sq + (1 - beta2) * grad * grad
     exp_avg = ops.assign(exp_avg, new_m)
@@ -53,8 +53,10 @@ class AdamW(BaseOptimizer):
         correction2 = 1 - ops.pow(self.beta2, step)
         done = True
         for g in range(len(self.group_bounds)):  # unrolled: the groups are fixed
+            lr = self.group_lrs[g]
+            keep = 1 - lr * self.group_decay_tensors[g]  # one scalar per group
             update = ops.partial(_adamw_update, self.beta1, self.beta2, self.eps, correction1,
-                                 correction2, self.group_lrs[g], self.group_decays[g])
+                                 correction2, lr, keep)
             done = ops.depend(done, self.hyper_map(update, *self.group_slice(
                 g, self.parameters, self.exp_avg, self.exp_avg_sq, grads)))
         return done

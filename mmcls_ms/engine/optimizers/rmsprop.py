@@ -9,26 +9,35 @@ from mindspore import ops
 from mmcls_ms.registry import OPTIMIZERS
 from .base import BaseOptimizer, scalar
 
+def _momentum_step(momentum, lr, param, moment, normalized_grad):
+    new_moment = momentum * moment + normalized_grad
+    moment = ops.assign(moment, new_moment)
+    return ops.depend(True, ops.assign(param, param - lr * new_moment))
+
+
 _rmsprop_update = ops.MultitypeFuncGraph('rmsprop_update')
 
 
-@_rmsprop_update.register('Tensor', 'Tensor', 'Tensor', 'Bool', 'Tensor', 'Number', 'Tensor',
-                          'Tensor', 'Tensor', 'Tensor', 'Tensor')
-def _apply_rmsprop(alpha, eps, momentum, centered, lr, weight_decay, param, square_avg,
-                   grad_avg, moment, grad):
-    if weight_decay != 0:  # a constant: no multiply for undecayed groups
-        grad = grad + weight_decay * param
+@_rmsprop_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor',
+                          'Tensor')
+def _apply_rmsprop(alpha, eps, momentum, lr, param, square_avg, moment, grad):
     new_sq = alpha * square_avg + (1 - alpha) * grad * grad
     square_avg = ops.assign(square_avg, new_sq)
-    if centered:
-        new_ga = alpha * grad_avg + (1 - alpha) * grad
-        grad_avg = ops.assign(grad_avg, new_ga)
-        denom = ops.sqrt(new_sq - new_ga * new_ga) + eps
-    else:
-        denom = ops.sqrt(new_sq) + eps
-    new_moment = momentum * moment + grad / denom
-    moment = ops.assign(moment, new_moment)
-    return ops.depend(True, ops.assign(param, param - lr * new_moment))
+    return _momentum_step(momentum, lr, param, moment, grad / (ops.sqrt(new_sq) + eps))
+
+
+_centered_rmsprop_update = ops.MultitypeFuncGraph('centered_rmsprop_update')
+
+
+@_centered_rmsprop_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor',
+                                   'Tensor', 'Tensor', 'Tensor')
+def _apply_centered_rmsprop(alpha, eps, momentum, lr, param, square_avg, grad_avg, moment, grad):
+    new_sq = alpha * square_avg + (1 - alpha) * grad * grad
+    square_avg = ops.assign(square_avg, new_sq)
+    new_ga = alpha * grad_avg + (1 - alpha) * grad
+    grad_avg = ops.assign(grad_avg, new_ga)
+    denom = ops.sqrt(new_sq - new_ga * new_ga) + eps
+    return _momentum_step(momentum, lr, param, moment, grad / denom)
 
 
 @OPTIMIZERS.register_module()
@@ -54,8 +63,17 @@ class RMSprop(BaseOptimizer):
     def construct(self, grads):
         done = True
         for g in range(len(self.group_bounds)):  # unrolled: the groups are fixed
-            update = ops.partial(_rmsprop_update, self.alpha, self.eps, self.momentum,
-                                 self.centered, self.group_lrs[g], self.group_decays[g])
-            done = ops.depend(done, self.hyper_map(update, *self.group_slice(
-                g, self.parameters, self.square_avg, self.grad_avg, self.moments, grads)))
+            params, square_avg, grad_avg, moments, group_grads = self.group_slice(
+                g, self.parameters, self.square_avg, self.grad_avg, self.moments, grads)
+            group_grads = self.add_l2_decay(g, params, group_grads)
+            lr = self.group_lrs[g]
+            if self.centered:  # a constant: one rule per group, no branch per parameter
+                update = ops.partial(_centered_rmsprop_update, self.alpha, self.eps,
+                                     self.momentum, lr)
+                done = ops.depend(done, self.hyper_map(update, params, square_avg, grad_avg,
+                                                       moments, group_grads))
+            else:
+                update = ops.partial(_rmsprop_update, self.alpha, self.eps, self.momentum, lr)
+                done = ops.depend(done, self.hyper_map(update, params, square_avg, moments,
+                                                       group_grads))
         return done

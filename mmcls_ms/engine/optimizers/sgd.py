@@ -14,20 +14,16 @@ from .base import BaseOptimizer, scalar
 _sgd_update = ops.MultitypeFuncGraph('sgd_update')
 
 
-@_sgd_update.register('Function', 'Tensor', 'Tensor', 'Number', 'Tensor', 'Tensor', 'Tensor')
-def _apply_sgd(apply_momentum, momentum, lr, weight_decay, param, moment, grad):
-    if weight_decay != 0:  # a constant: no multiply for undecayed groups
-        grad = grad + weight_decay * param
+@_sgd_update.register('Function', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor')
+def _apply_sgd(apply_momentum, momentum, lr, param, moment, grad):
     return ops.depend(True, apply_momentum(param, moment, lr, grad, momentum))
 
 
 _nesterov_update = ops.MultitypeFuncGraph('nesterov_update')
 
 
-@_nesterov_update.register('Tensor', 'Tensor', 'Number', 'Tensor', 'Tensor', 'Tensor')
-def _apply_nesterov(momentum, lr, weight_decay, param, moment, grad):
-    if weight_decay != 0:
-        grad = grad + weight_decay * param
+@_nesterov_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor')
+def _apply_nesterov(momentum, lr, param, moment, grad):
     new_moment = momentum * moment + grad
     moment = ops.assign(moment, new_moment)
     return ops.depend(True, ops.assign(param, param - lr * (grad + momentum * new_moment)))
@@ -57,12 +53,13 @@ class SGD(BaseOptimizer):
     def construct(self, grads):
         done = True
         for g in range(len(self.group_bounds)):  # unrolled: the groups are fixed
+            params, moments, group_grads = self.group_slice(g, self.parameters, self.moments,
+                                                            grads)
+            group_grads = self.add_l2_decay(g, params, group_grads)
             if self.nesterov:  # a constant: resolved once, not per parameter
-                update = ops.partial(_nesterov_update, self.momentum, self.group_lrs[g],
-                                     self.group_decays[g])
+                update = ops.partial(_nesterov_update, self.momentum, self.group_lrs[g])
             else:
                 update = ops.partial(_sgd_update, self.apply_momentum, self.momentum,
-                                     self.group_lrs[g], self.group_decays[g])
-            done = ops.depend(done, self.hyper_map(
-                update, *self.group_slice(g, self.parameters, self.moments, grads)))
+                                     self.group_lrs[g])
+            done = ops.depend(done, self.hyper_map(update, params, moments, group_grads))
         return done
