@@ -1,5 +1,7 @@
-"""TrainStep: one graph per step; a step with non-finite gradients changes
-nothing (SGD, AdamW, RMSprop); the loss scale's bookkeeping; one compile."""
+"""TrainStep: one graph per step; with ``skip_nonfinite`` (the default under
+loss scaling) a step with non-finite gradients changes nothing (SGD, AdamW,
+RMSprop); in fp32 the update is unchecked and the loss says whether it was
+finite; the loss scale's bookkeeping; one compile."""
 import numpy as np
 import pytest
 
@@ -83,7 +85,8 @@ def test_non_finite_gradients_change_nothing(mode, opt_name):
     """Neither the parameters nor any optimizer state (moments, step count)."""
     ms.set_context(mode=mode)
     model = LinearClassifier()
-    step = TrainStep(model, OPTIMIZERS[opt_name](model.trainable_params()))
+    step = TrainStep(model, OPTIMIZERS[opt_name](model.trainable_params()),
+                     skip_nonfinite=True)
     inputs, labels = batch()
     step(inputs, labels)                # a real step first: the states are non-zero
     before = snapshot([model, step.optimizer])
@@ -95,6 +98,30 @@ def test_non_finite_gradients_change_nothing(mode, opt_name):
         np.testing.assert_array_equal(after[name], value, err_msg=name)
 
 
+@pytest.mark.parametrize('mode', MODES)
+def test_fp32_step_is_unchecked_and_reports_the_loss(mode):
+    """Without loss scaling there is no check in the graph (MindSpore's
+    TrainOneStepCell, mmengine's OptimWrapper): the update happens and the
+    returned flag is the loss's finiteness, which stops the runner."""
+    ms.set_context(mode=mode)
+    model = LinearClassifier()
+    step = TrainStep(model, SGD(model.trainable_params(), lr=0.5, momentum=0.9))
+    assert not step.skip_nonfinite
+    inputs, labels = batch()
+    loss, finite = step(with_nan(inputs), labels)
+    assert not bool(finite.asnumpy()) and not np.isfinite(loss.asnumpy())
+    assert not np.isfinite(model.fc.weight.asnumpy()).all()
+
+
+def test_loss_scaling_checks_by_default():
+    model = LinearClassifier()
+    assert TrainStep(model, SGD(model.trainable_params(), lr=0.1),
+                     loss_scale=128.0).skip_nonfinite
+    with pytest.raises(ValueError, match='dynamic loss scale needs skip_nonfinite=True'):
+        TrainStep(model, SGD(model.trainable_params(), lr=0.1), dynamic_scale=True,
+                  skip_nonfinite=False)
+
+
 @pytest.mark.parametrize('opt_name', sorted(OPTIMIZERS))
 def test_skipped_first_step_leaves_a_fresh_optimizer(opt_name):
     """A non-finite first step is skipped entirely (AdamW's step count included);
@@ -104,7 +131,8 @@ def test_skipped_first_step_leaves_a_fresh_optimizer(opt_name):
     results = []
     for skip_first in (True, False):
         model = LinearClassifier()
-        step = TrainStep(model, OPTIMIZERS[opt_name](model.trainable_params()))
+        step = TrainStep(model, OPTIMIZERS[opt_name](model.trainable_params()),
+                         skip_nonfinite=True)
         if skip_first:
             assert not bool(step(with_nan(inputs), labels)[1].asnumpy())
         step(inputs, labels)

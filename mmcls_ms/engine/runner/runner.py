@@ -299,7 +299,9 @@ class Runner:
             dynamic_scale=wrapper.amp and wrapper.dynamic,
             growth_factor=getattr(wrapper, 'growth_factor', 2.0),
             backoff_factor=getattr(wrapper, 'backoff_factor', 0.5),
-            growth_interval=getattr(wrapper, 'growth_interval', 2000), grad_reducer=reducer)
+            growth_interval=getattr(wrapper, 'growth_interval', 2000), grad_reducer=reducer,
+            # mixed precision skips overflowing steps (as GradScaler does); fp32 stops instead
+            skip_nonfinite=wrapper.amp)
         self.add_train_state('step', self.train_step)
         self.val_loop = self._build_eval_loop('val') if self._has_val() else None
 
@@ -393,11 +395,16 @@ class Runner:
                 self.logger.warning(f'Iteration {self.iter + 1}: gradient overflow, update '
                                     f'skipped; loss scale is now {scale:g}.')
             else:
+                skipped = ('this step did not update the weights'
+                           if self.train_step.skip_nonfinite else
+                           'the weights in memory took this step and are no longer usable')
                 raise FloatingPointError(
                     f'The loss is {loss} at iteration {self.iter + 1} (epoch {self.epoch + 1}); '
-                    'training stopped and this step did not update the weights. Lower the '
-                    'learning rate, add optim_wrapper.clip_grad=dict(max_norm=...), or use '
-                    '--amp (dynamic loss scale). Checkpoints written so far are intact.')
+                    f'training stopped and {skipped}. Checkpoints written so far are intact '
+                    '(none is written from non-finite weights): resume from the last one with '
+                    '--resume after lowering the learning rate, adding '
+                    'optim_wrapper.clip_grad=dict(max_norm=...), or using --amp (dynamic loss '
+                    'scale).')
         self.completed_iters = self.iter + 1
         self.update_scalars(loss=loss)
         return dict(loss=loss)
@@ -498,10 +505,22 @@ class Runner:
     def save_checkpoint(self, path: str, save_optimizer: bool = True) -> str:
         """Write the model (and the training state) to ``path`` atomically."""
         from mmcls_ms.utils.checkpoint import save_checkpoint
+        self._check_finite_weights(path)
         meta = self.checkpoint_meta()
         self.call_hook('before_save_checkpoint', checkpoint=meta)
         state = self._train_state() if save_optimizer and self._train_state_cells else None
         return save_checkpoint(self.model, path, meta=meta, optimizer=state)
+
+    def _check_finite_weights(self, path):
+        # fp32 steps apply their update unchecked: a gradient that was not finite while the
+        # loss was shows up in the weights one step before the loss, so look before saving
+        for name, param in self.model.parameters_and_names():
+            if not np.isfinite(param.asnumpy()).all():
+                raise FloatingPointError(
+                    f'Not writing {path}: parameter {name!r} has NaN or inf values after '
+                    f'iteration {self.completed_iters}. Checkpoints written so far are intact: '
+                    'resume from the last one with --resume after lowering the learning rate '
+                    'or adding optim_wrapper.clip_grad=dict(max_norm=...).')
 
     def _load_or_resume(self, weights_only=False):
         from mmcls_ms.utils.checkpoint import load_checkpoint

@@ -4,16 +4,20 @@
 loss-scale bookkeeping, gradient clipping and the optimizer update in one
 ``construct``, so graph mode compiles the whole step once.
 
-Non-finite gradients never reach the parameters: the update is skipped and the
-step reports ``finite=False``.  With a dynamic loss scale that is routine (the
-scale is halved); otherwise the runner stops with a clear error.
+With loss scaling (mixed precision) overflowing gradients are routine: the
+step checks every gradient, skips the update (``if finite:``) when one is not
+finite and halves a dynamic scale, as PyTorch's ``GradScaler`` does.  In fp32
+the step is MindSpore's ``TrainOneStepCell`` / mmengine's ``OptimWrapper``
+update, with no check in the graph: the check and the branch cost about 2 s of
+the InceptionV3 compile, for an event that stops training anyway.  The runner
+stops at the first non-finite loss and never writes a checkpoint from
+non-finite weights (see ``Runner.run_train_step``).
 
-The skip (``if finite:``) is MindSpore control flow, about 2 s of the
-InceptionV3 compile.  Both alternatives were measured and are worse
-(benchmarks/README.md): two graphs (gradients, then the update from Python)
-hold the gradients as graph outputs, +0.6-1.0 GiB peak memory for VGG16
-training; a data-flow skip (selects, gated hyper-parameters) compiled 2 s
-slower and took 840 MiB more on InceptionV3.
+Measured and rejected alternatives to the branch (benchmarks/README.md): two
+graphs (gradients, then the update from Python) hold the gradients as graph
+outputs, +0.6-1.0 GiB peak memory for VGG16 training; a data-flow skip
+(selects, gated hyper-parameters) compiled 2 s slower and took 840 MiB more on
+InceptionV3.
 """
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
@@ -61,6 +65,10 @@ class TrainStep(nn.Cell):
         dynamic_scale: halve the scale on overflow and grow it by
             ``growth_factor`` after ``growth_interval`` finite steps.
         grad_reducer: a Cell averaging gradients across ranks, or None.
+        skip_nonfinite: check every gradient and skip the update when one is
+            not finite.  Default: only with loss scaling (``dynamic_scale`` or
+            ``loss_scale != 1``).  Without it the step returns whether the
+            loss is finite.
 
     Example:
         >>> step = TrainStep(model, SGD(model.trainable_params(), lr=0.1))  # doctest: +SKIP
@@ -69,7 +77,7 @@ class TrainStep(nn.Cell):
 
     def __init__(self, model, optimizer, max_norm=None, loss_scale=1.0, dynamic_scale=False,
                  growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
-                 grad_reducer=None):
+                 grad_reducer=None, skip_nonfinite=None):
         super().__init__(auto_prefix=False)
         self.loss_cell = _LossCell(model)
         self.optimizer = optimizer
@@ -89,6 +97,10 @@ class TrainStep(nn.Cell):
         self.use_reducer = grad_reducer is not None
         # a constant scale of 1 needs no unscaling: one multiply per parameter saved
         self.unscale = dynamic_scale or loss_scale != 1.0
+        self.skip_nonfinite = self.unscale if skip_nonfinite is None else bool(skip_nonfinite)
+        if dynamic_scale and not self.skip_nonfinite:
+            raise ValueError('TrainStep: a dynamic loss scale needs skip_nonfinite=True (the '
+                             'scale backs off on skipped steps).')
 
     def construct(self, inputs, labels):
         loss = self.loss_cell(inputs, labels)
@@ -99,11 +111,13 @@ class TrainStep(nn.Cell):
             grads = self.grad_reducer(grads)
         if self.unscale:
             grads = self.hyper_map(ops.partial(_unscale, 1.0 / scale), grads)
+        if self.max_norm is not None:
+            grads = ops.clip_by_global_norm(grads, self.max_norm)
+        if not self.skip_nonfinite:  # a constant: no check, no branch in the graph
+            return ops.depend(loss, self.optimizer(grads)), ops.isfinite(loss)
         # one sum instead of a finiteness check per gradient (~100x cheaper on
         # CPU): a NaN or inf anywhere makes the total non-finite
         finite = ops.isfinite(ops.addn(self.hyper_map(_sum_all, grads)))
-        if self.max_norm is not None:
-            grads = ops.clip_by_global_norm(grads, self.max_norm)
         if finite:
             loss = ops.depend(loss, self.optimizer(grads))
         if self.dynamic_scale:
