@@ -9,20 +9,38 @@ from mindspore import Parameter, Tensor, ops
 from mmcls_ms.registry import OPTIMIZERS
 from .base import BaseOptimizer, scalar
 
-_adamw_update = ops.MultitypeFuncGraph('adamw_update')
 
-
-@_adamw_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor',
-                        'Tensor', 'Tensor', 'Tensor', 'Tensor')
-def _apply_adamw(beta1, beta2, eps, correction1, correction2, lr, keep, param, exp_avg,
-                 exp_avg_sq, grad):
-    decayed = param * keep  # keep = 1 - lr * weight_decay; x * 1 is exact without decay
+def _adam_step(beta1, beta2, eps, correction1, correction2, lr, decayed, param, exp_avg,
+               exp_avg_sq, grad):
     new_m = beta1 * exp_avg + (1 - beta1) * grad
     new_v = beta2 * exp_avg_sq + (1 - beta2) * grad * grad
     exp_avg = ops.assign(exp_avg, new_m)
     exp_avg_sq = ops.assign(exp_avg_sq, new_v)
     denom = ops.sqrt(new_v / correction2) + eps
     return ops.depend(True, ops.assign(param, decayed - lr * (new_m / correction1) / denom))
+
+
+# an overload for a group without weight decay (None) and one with the group's
+# decoupled decay factor ``keep = 1 - lr * weight_decay`` (base.py says why)
+_adamw_update = ops.MultitypeFuncGraph('adamw_update')
+
+
+@_adamw_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'None',
+                        'Tensor', 'Tensor', 'Tensor', 'Tensor')
+def _apply_adam(beta1, beta2, eps, correction1, correction2, lr, no_decay, param, exp_avg,
+                exp_avg_sq, grad):
+    return _adam_step(beta1, beta2, eps, correction1, correction2, lr, param, param, exp_avg,
+                      exp_avg_sq, grad)
+
+
+@_adamw_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor',
+                        'Tensor', 'Tensor', 'Tensor', 'Tensor')
+def _apply_adamw(beta1, beta2, eps, correction1, correction2, lr, keep, param, exp_avg,
+                 exp_avg_sq, grad):
+    # after grad: otherwise every decayed copy is made at the start of the step
+    decayed = ops.depend(param, grad) * keep
+    return _adam_step(beta1, beta2, eps, correction1, correction2, lr, decayed, param, exp_avg,
+                      exp_avg_sq, grad)
 
 
 @OPTIMIZERS.register_module()
@@ -53,8 +71,8 @@ class AdamW(BaseOptimizer):
         correction2 = 1 - ops.pow(self.beta2, step)
         done = True
         for g in range(len(self.group_bounds)):  # unrolled: the groups are fixed
-            lr = self.group_lrs[g]
-            keep = 1 - lr * self.group_decay_tensors[g]  # one scalar per group
+            lr, weight_decay = self.group_lrs[g], self.group_decay_tensors[g]
+            keep = None if weight_decay is None else 1 - lr * weight_decay  # once per group
             update = ops.partial(_adamw_update, self.beta1, self.beta2, self.eps, correction1,
                                  correction2, lr, keep)
             done = ops.depend(done, self.hyper_map(update, *self.group_slice(

@@ -7,7 +7,8 @@ momentum, ``buf = momentum * buf + g / denom`` and ``p -= lr * buf``.
 from mindspore import ops
 
 from mmcls_ms.registry import OPTIMIZERS
-from .base import BaseOptimizer, scalar
+from .base import BaseOptimizer, l2_decayed, scalar
+
 
 def _momentum_step(momentum, lr, param, moment, normalized_grad):
     new_moment = momentum * moment + normalized_grad
@@ -15,29 +16,48 @@ def _momentum_step(momentum, lr, param, moment, normalized_grad):
     return ops.depend(True, ops.assign(param, param - lr * new_moment))
 
 
+# each rule has an overload for a group without weight decay (None) and one with a
+# decay Tensor, which adds the L2 term inside the rule (base.py says why)
 _rmsprop_update = ops.MultitypeFuncGraph('rmsprop_update')
 
 
-@_rmsprop_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor',
-                          'Tensor')
-def _apply_rmsprop(alpha, eps, momentum, lr, param, square_avg, moment, grad):
+@_rmsprop_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'None', 'Tensor', 'Tensor',
+                          'Tensor', 'Tensor')
+def _apply_rmsprop(alpha, eps, momentum, lr, no_decay, param, square_avg, moment, grad):
     new_sq = alpha * square_avg + (1 - alpha) * grad * grad
     square_avg = ops.assign(square_avg, new_sq)
     return _momentum_step(momentum, lr, param, moment, grad / (ops.sqrt(new_sq) + eps))
 
 
+@_rmsprop_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor',
+                          'Tensor', 'Tensor')
+def _apply_rmsprop_with_decay(alpha, eps, momentum, lr, weight_decay, param, square_avg, moment,
+                              grad):
+    return _apply_rmsprop(alpha, eps, momentum, lr, None, param, square_avg, moment,
+                          l2_decayed(grad, param, weight_decay))
+
+
 _centered_rmsprop_update = ops.MultitypeFuncGraph('centered_rmsprop_update')
 
 
-@_centered_rmsprop_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor',
-                                   'Tensor', 'Tensor', 'Tensor')
-def _apply_centered_rmsprop(alpha, eps, momentum, lr, param, square_avg, grad_avg, moment, grad):
+@_centered_rmsprop_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'None', 'Tensor',
+                                   'Tensor', 'Tensor', 'Tensor', 'Tensor')
+def _apply_centered_rmsprop(alpha, eps, momentum, lr, no_decay, param, square_avg, grad_avg,
+                            moment, grad):
     new_sq = alpha * square_avg + (1 - alpha) * grad * grad
     square_avg = ops.assign(square_avg, new_sq)
     new_ga = alpha * grad_avg + (1 - alpha) * grad
     grad_avg = ops.assign(grad_avg, new_ga)
     denom = ops.sqrt(new_sq - new_ga * new_ga) + eps
     return _momentum_step(momentum, lr, param, moment, grad / denom)
+
+
+@_centered_rmsprop_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor',
+                                   'Tensor', 'Tensor', 'Tensor', 'Tensor')
+def _apply_centered_rmsprop_with_decay(alpha, eps, momentum, lr, weight_decay, param, square_avg,
+                                       grad_avg, moment, grad):
+    return _apply_centered_rmsprop(alpha, eps, momentum, lr, None, param, square_avg, grad_avg,
+                                   moment, l2_decayed(grad, param, weight_decay))
 
 
 @OPTIMIZERS.register_module()
@@ -63,17 +83,15 @@ class RMSprop(BaseOptimizer):
     def construct(self, grads):
         done = True
         for g in range(len(self.group_bounds)):  # unrolled: the groups are fixed
-            params, square_avg, grad_avg, moments, group_grads = self.group_slice(
-                g, self.parameters, self.square_avg, self.grad_avg, self.moments, grads)
-            group_grads = self.add_l2_decay(g, params, group_grads)
-            lr = self.group_lrs[g]
+            lr, weight_decay = self.group_lrs[g], self.group_decay_tensors[g]
             if self.centered:  # a constant: one rule per group, no branch per parameter
                 update = ops.partial(_centered_rmsprop_update, self.alpha, self.eps,
-                                     self.momentum, lr)
-                done = ops.depend(done, self.hyper_map(update, params, square_avg, grad_avg,
-                                                       moments, group_grads))
+                                     self.momentum, lr, weight_decay)
+                done = ops.depend(done, self.hyper_map(update, *self.group_slice(
+                    g, self.parameters, self.square_avg, self.grad_avg, self.moments, grads)))
             else:
-                update = ops.partial(_rmsprop_update, self.alpha, self.eps, self.momentum, lr)
-                done = ops.depend(done, self.hyper_map(update, params, square_avg, moments,
-                                                       group_grads))
+                update = ops.partial(_rmsprop_update, self.alpha, self.eps, self.momentum, lr,
+                                     weight_decay)
+                done = ops.depend(done, self.hyper_map(update, *self.group_slice(
+                    g, self.parameters, self.square_avg, self.moments, grads)))
         return done

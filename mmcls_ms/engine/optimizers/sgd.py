@@ -9,24 +9,38 @@ variant does not follow PyTorch's update.
 from mindspore import ops
 
 from mmcls_ms.registry import OPTIMIZERS
-from .base import BaseOptimizer, scalar
+from .base import BaseOptimizer, l2_decayed, scalar
 
+# each rule has an overload for a group without weight decay (None) and one with a
+# decay Tensor, which adds the L2 term inside the rule (base.py says why)
 _sgd_update = ops.MultitypeFuncGraph('sgd_update')
 
 
-@_sgd_update.register('Function', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor')
-def _apply_sgd(apply_momentum, momentum, lr, param, moment, grad):
+@_sgd_update.register('Function', 'Tensor', 'Tensor', 'None', 'Tensor', 'Tensor', 'Tensor')
+def _apply_sgd(apply_momentum, momentum, lr, no_decay, param, moment, grad):
     return ops.depend(True, apply_momentum(param, moment, lr, grad, momentum))
+
+
+@_sgd_update.register('Function', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor')
+def _apply_sgd_with_decay(apply_momentum, momentum, lr, weight_decay, param, moment, grad):
+    return _apply_sgd(apply_momentum, momentum, lr, None, param, moment,
+                      l2_decayed(grad, param, weight_decay))
 
 
 _nesterov_update = ops.MultitypeFuncGraph('nesterov_update')
 
 
-@_nesterov_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor')
-def _apply_nesterov(momentum, lr, param, moment, grad):
+@_nesterov_update.register('Tensor', 'Tensor', 'None', 'Tensor', 'Tensor', 'Tensor')
+def _apply_nesterov(momentum, lr, no_decay, param, moment, grad):
     new_moment = momentum * moment + grad
     moment = ops.assign(moment, new_moment)
     return ops.depend(True, ops.assign(param, param - lr * (grad + momentum * new_moment)))
+
+
+@_nesterov_update.register('Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor', 'Tensor')
+def _apply_nesterov_with_decay(momentum, lr, weight_decay, param, moment, grad):
+    return _apply_nesterov(momentum, lr, None, param, moment,
+                           l2_decayed(grad, param, weight_decay))
 
 
 @OPTIMIZERS.register_module()
@@ -53,13 +67,12 @@ class SGD(BaseOptimizer):
     def construct(self, grads):
         done = True
         for g in range(len(self.group_bounds)):  # unrolled: the groups are fixed
-            params, moments, group_grads = self.group_slice(g, self.parameters, self.moments,
-                                                            grads)
-            group_grads = self.add_l2_decay(g, params, group_grads)
+            lr, weight_decay = self.group_lrs[g], self.group_decay_tensors[g]
             if self.nesterov:  # a constant: resolved once, not per parameter
-                update = ops.partial(_nesterov_update, self.momentum, self.group_lrs[g])
+                update = ops.partial(_nesterov_update, self.momentum, lr, weight_decay)
             else:
-                update = ops.partial(_sgd_update, self.apply_momentum, self.momentum,
-                                     self.group_lrs[g])
-            done = ops.depend(done, self.hyper_map(update, params, moments, group_grads))
+                update = ops.partial(_sgd_update, self.apply_momentum, self.momentum, lr,
+                                     weight_decay)
+            done = ops.depend(done, self.hyper_map(
+                update, *self.group_slice(g, self.parameters, self.moments, grads)))
         return done
