@@ -8,7 +8,6 @@ import pytest
 from mmcls_ms.datasets import prepare_digits
 
 
-
 def _write_subset(root, split, per_class, out_name, drop=0):
     lines = []
     for label in range(10):

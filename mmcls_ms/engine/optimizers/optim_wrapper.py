@@ -71,6 +71,7 @@ class AmpOptimWrapper(OptimWrapper):
             raise ValueError("AmpOptimWrapper: `loss_scale` must be 'dynamic', a positive "
                              f'number or a dict, got {loss_scale!r}.')
         if dtype not in ('float16', 'bfloat16'):
-            raise ValueError(f"AmpOptimWrapper: dtype must be 'float16' or 'bfloat16', got {dtype!r}")
+            raise ValueError("AmpOptimWrapper: dtype must be 'float16' or 'bfloat16', "
+                             f'got {dtype!r}')
         self.dtype = dtype
         self.amp_level = amp_level
