@@ -417,7 +417,9 @@ class Runner:
         n = len(batch['sample_idx'])
         full = pad_batch(batch, self._eval_batch_size(n))
         scores, labels = self.predict_step(Tensor(full['inputs']))
-        return scores.asnumpy()[:n], labels.asnumpy()[:n]
+        # copies: the evaluator keeps every batch, and a kept asnumpy() view holds the
+        # graph's output memory, so each step would allocate afresh
+        return scores.asnumpy()[:n].copy(), labels.asnumpy()[:n].copy()
 
     def _eval_batch_size(self, n):
         # pad short batches to the loader's batch size: one compiled shape
