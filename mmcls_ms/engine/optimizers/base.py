@@ -7,8 +7,8 @@ parameters in place, so that it compiles into the training step's graph.
 The parameters are stored group by group.  The learning rate of each group
 lives in one ``Parameter`` vector, ``group_lrs``, that the parameter
 schedulers rewrite from Python between steps; the weight decay of each group
-is a constant, kept both as a float and as a scalar Tensor, or ``None`` for a
-group without decay (``group_decay_tensors``).  Each update rule is a
+is a constant scalar Tensor, or ``None`` for a group without decay
+(``group_decay_tensors``).  Each update rule is a
 ``MultitypeFuncGraph`` with two overloads, for a Tensor decay and for ``None``,
 so an undecayed group pays no multiply (a Python float multiplied inside the
 rule cost 0.8 s more compile time for InceptionV3 than a Tensor; see
@@ -57,8 +57,8 @@ class BaseOptimizer(nn.Cell):
         self.groups = groups
         # constants of the graph: (start, end) of each group in the flat tuple, its decay
         self.group_bounds = tuple(bounds)
-        self.group_decays = tuple(float(g.weight_decay) for g in groups)
-        self.group_decay_tensors = tuple(scalar(d) if d else None for d in self.group_decays)
+        self.group_decay_tensors = tuple(scalar(g.weight_decay) if g.weight_decay else None
+                                         for g in groups)
         self.parameters = ParameterTuple(flat)
         self.group_lrs = Parameter(Tensor(np.zeros(len(groups), np.float32)), name='group_lrs',
                                    requires_grad=False)
