@@ -37,8 +37,7 @@ def _apply_adam(beta1, beta2, eps, correction1, correction2, lr, no_decay, param
                         'Tensor', 'Tensor', 'Tensor', 'Tensor')
 def _apply_adamw(beta1, beta2, eps, correction1, correction2, lr, keep, param, exp_avg,
                  exp_avg_sq, grad):
-    # after grad: otherwise every decayed copy is made at the start of the step
-    decayed = ops.depend(param, grad) * keep
+    decayed = param * keep  # keep waits for the gradients (BaseOptimizer.group_weight_decay)
     return _adam_step(beta1, beta2, eps, correction1, correction2, lr, decayed, param, exp_avg,
                       exp_avg_sq, grad)
 
@@ -71,7 +70,7 @@ class AdamW(BaseOptimizer):
         correction2 = 1 - ops.pow(self.beta2, step)
         done = True
         for g in range(len(self.group_bounds)):  # unrolled: the groups are fixed
-            lr, weight_decay = self.group_lrs[g], self.group_decay_tensors[g]
+            lr, weight_decay = self.group_lrs[g], self.group_weight_decay(g, grads)
             keep = None if weight_decay is None else 1 - lr * weight_decay  # once per group
             update = ops.partial(_adamw_update, self.beta1, self.beta2, self.eps, correction1,
                                  correction2, lr, keep)

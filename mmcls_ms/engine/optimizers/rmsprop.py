@@ -83,7 +83,7 @@ class RMSprop(BaseOptimizer):
     def construct(self, grads):
         done = True
         for g in range(len(self.group_bounds)):  # unrolled: the groups are fixed
-            lr, weight_decay = self.group_lrs[g], self.group_decay_tensors[g]
+            lr, weight_decay = self.group_lrs[g], self.group_weight_decay(g, grads)
             if self.centered:  # a constant: one rule per group, no branch per parameter
                 update = ops.partial(_centered_rmsprop_update, self.alpha, self.eps,
                                      self.momentum, lr, weight_decay)

@@ -67,7 +67,7 @@ class SGD(BaseOptimizer):
     def construct(self, grads):
         done = True
         for g in range(len(self.group_bounds)):  # unrolled: the groups are fixed
-            lr, weight_decay = self.group_lrs[g], self.group_decay_tensors[g]
+            lr, weight_decay = self.group_lrs[g], self.group_weight_decay(g, grads)
             if self.nesterov:  # a constant: resolved once, not per parameter
                 update = ops.partial(_nesterov_update, self.momentum, lr, weight_decay)
             else:
