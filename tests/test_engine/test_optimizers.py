@@ -13,6 +13,8 @@ from mindspore import Parameter, Tensor, nn
 
 from mmcls_ms.engine.optimizers import SGD, AdamW, RMSprop, build_optimizer, param_groups
 
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 RNG = np.random.default_rng(0)
 W0 = RNG.standard_normal((3, 4)).astype(np.float32)
 B0 = RNG.standard_normal((3,)).astype(np.float32)
@@ -191,8 +193,7 @@ def test_weight_decay_copies_no_weights(tmp_path, opt_type):
     """
     script = tmp_path / 'step.py'
     script.write_text(STEP_SCRIPT)
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
     proc = subprocess.run([sys.executable, str(script), opt_type, str(tmp_path / 'ir')],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

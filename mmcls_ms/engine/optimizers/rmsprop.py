@@ -77,7 +77,8 @@ class RMSprop(BaseOptimizer):
         self.momentum = scalar(momentum)
         self.centered = centered
         self.square_avg = self.zeros_like_params('square_avg')
-        self.grad_avg = self.zeros_like_params('grad_avg')
+        # only the centred rule reads the mean gradient: no weight-sized buffer otherwise
+        self.grad_avg = self.zeros_like_params('grad_avg') if centered else None
         self.moments = self.zeros_like_params('moments')
 
     def construct(self, grads):
