@@ -18,7 +18,9 @@ import numpy as np
 import mindspore as ms
 from mindspore import Parameter, nn, ops
 
+from mmcls_ms.ops.batch_norm_relu import unfuse_bn_relu
 from mmcls_ms.ops.onednn_conv import is_onednn_conv
+from mmcls_ms.utils.cells import forget_compiled_graphs
 
 
 def _fold(conv, bn):
@@ -36,7 +38,9 @@ def _fold(conv, bn):
 
 def fuse_conv_bn(model) -> int:
     """Fold every ``bn`` that directly follows a ``conv`` sibling (mmcls_ms's
-    ``BasicConv2d`` / ``ConvModule`` layout) into it; returns how many.
+    ``BasicConv2d`` / ``ConvModule`` layout) into it; returns how many.  A
+    training ``BatchNormReLU`` (onednn backend) is first split back into its
+    BN and ReLU, so the ReLU survives the fold.
 
     Raises:
         RuntimeError: if the model is in training mode (BN would then use the
@@ -44,6 +48,7 @@ def fuse_conv_bn(model) -> int:
     """
     if model.training:
         raise RuntimeError('fuse_conv_bn is for inference: call model.set_train(False) first')
+    unfuse_bn_relu(model)
     fused = 0
     for _, cell in list(model.cells_and_names()):
         conv = getattr(cell, 'conv', None)
@@ -61,4 +66,6 @@ def fuse_conv_bn(model) -> int:
             conv.bias_add = ops.BiasAdd()
         cell.bn = nn.Identity()
         fused += 1
+    if fused:
+        forget_compiled_graphs(model)  # else a graph-mode model keeps its unfolded graph
     return fused

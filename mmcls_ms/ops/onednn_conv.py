@@ -24,8 +24,9 @@ import numpy as np
 from mindspore import Tensor, nn, ops
 from mindspore import dtype as mstype
 
-from mmcls_ms.utils.cells import replace_cells
+from mmcls_ms.utils.cells import forget_compiled_graphs, replace_cells
 from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
+from .batch_norm_relu import use_fused_bn_relu
 from .onednn_library import library_path
 from .onednn_pool import use_onednn_pools
 
@@ -208,12 +209,15 @@ def fuse_relu_into_onednn_convs(model) -> int:
         conv.fuse_relu()
         setattr(cell, relu_name, nn.Identity())
         fused += 1
+    if fused:
+        forget_compiled_graphs(model)
     return fused
 
 
 def apply_conv_backend(net) -> int:
-    """Swap ``net``'s convolutions (and its max/average pools) to oneDNN's when the
-    process runs with ``MMCLS_MS_CONV_BACKEND=onednn``; otherwise leave it alone.
+    """Swap ``net``'s convolutions (and its max/average pools) to oneDNN's, and its
+    BatchNorm + ReLU pairs to the fused training kernel, when the process runs with
+    ``MMCLS_MS_CONV_BACKEND=onednn``; otherwise leave it alone.
     Returns how many convolutions were swapped.
 
     Example:
@@ -223,4 +227,5 @@ def apply_conv_backend(net) -> int:
     if ONEDNN_DECISION.conv_backend != 'onednn':
         return 0
     use_onednn_pools(net)
+    use_fused_bn_relu(net)
     return use_onednn_convs(net)

@@ -1,4 +1,5 @@
-"""Build, load and check the oneDNN kernels (``csrc/``: convolution and pooling).
+"""Build, load and check the oneDNN kernels (``csrc/``: convolution, pooling, and the
+training batch norm + ReLU that runs on the same thread pool).
 
 Imports nothing from MindSpore: ``import mmcls_ms`` calls :func:`library_path`
 before MindSpore runs a kernel, to decide the oneDNN ISA cap
@@ -25,7 +26,8 @@ import subprocess
 import tempfile
 
 SOURCE_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
-SOURCES = ('onednn_api.h', 'onednn_runtime.h', 'onednn_conv.cpp', 'onednn_pool.cpp')
+SOURCES = ('onednn_api.h', 'onednn_runtime.h', 'onednn_conv.cpp', 'onednn_pool.cpp',
+           'batch_norm_relu.cpp')
 _library = None  # the loaded ctypes library, once built and checked
 
 
@@ -109,7 +111,7 @@ def _compile(target: str, libdnnl: str):
     os.close(fd)
     lib_dir = osp.dirname(libdnnl)
     sources = [osp.join(SOURCE_DIR, name) for name in SOURCES if name.endswith('.cpp')]
-    cmd = [compiler, '-O2', '-std=c++17', '-fPIC', '-shared', f'-I{SOURCE_DIR}',
+    cmd = [compiler, '-O3', '-std=c++17', '-fPIC', '-shared', f'-I{SOURCE_DIR}',
            *sources, '-o', partial, libdnnl,
            f'-Wl,-rpath,{lib_dir}', '-lpthread']
     try:

@@ -5,7 +5,23 @@ Two MindSpore details make this more than ``setattr``: an ``nn.SequentialCell``
 replaced by index; and ``Cell.__setattr__`` re-prefixes the parameters of the
 new child with the attribute name alone, so their full names are restored.
 """
+import time
+
 from mindspore import nn
+
+
+def forget_compiled_graphs(net):
+    """Make graph mode compile ``net`` again on its next call.
+
+    MindSpore keys a Cell's compiled graph by the Cell's creation time and id
+    (and the inputs), not by its structure: after sub-cells are swapped in place,
+    a ``net`` already run in graph mode would keep running the old graph.  A new
+    creation time gives it a new key.
+
+    Example:
+        >>> net.bn = nn.Identity(); forget_compiled_graphs(net)   # doctest: +SKIP
+    """
+    object.__setattr__(net, '_create_time', time.time_ns())
 
 
 def replace_cells(net, replacement) -> int:
@@ -36,4 +52,6 @@ def replace_cells(net, replacement) -> int:
             for param in new.get_parameters():
                 param.name = names.get(id(param), param.name)
             replaced += 1
+    if replaced:
+        forget_compiled_graphs(net)
     return replaced

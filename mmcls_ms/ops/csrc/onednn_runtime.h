@@ -31,7 +31,7 @@ inline void check(dnnl_status_t status, const char *what) {
 // MMCLS_MS_ONEDNN_PROFILE=1: time in the convolution kernels and in the layout reorders,
 // printed to stderr when the process exits (the evidence for where a step's time goes).
 struct Profile {
-  enum Kind { kForward, kBackwardData, kBackwardWeights, kReorder, kPooling, kKinds };
+  enum Kind { kForward, kBackwardData, kBackwardWeights, kReorder, kPooling, kBatchNorm, kKinds };
   bool enabled = getenv("MMCLS_MS_ONEDNN_PROFILE") != nullptr;
   double seconds[kKinds] = {};
   double gflop[kKinds] = {};
@@ -39,7 +39,7 @@ struct Profile {
   void report() {
     if (!enabled) return;
     const char *names[kKinds] = {"forward", "backward_data", "backward_weights", "reorders",
-                                 "pooling"};
+                                 "pooling", "batch_norm_relu"};
     for (int k = 0; k < kKinds; ++k) {
       if (!calls[k]) continue;
       fprintf(stderr, "[mmcls_ms onednn conv] %-16s %7ld calls %9.3f s", names[k], calls[k],
@@ -237,11 +237,11 @@ inline bool all_float32(int n, const char **dtypes) {
 
 inline std::mutex g_mutex;  // one kernel at a time: they share the scratch buffers and the pool
 
-// Runs one kernel call under the lock, turning an exception into an error status for MindSpore.
+// Runs one kernel call under `lock`, turning an exception into an error status for MindSpore.
 template <typename Fn>
-int guarded(const char *name, Fn fn) {
+int guarded(const char *name, Fn fn, std::mutex &lock = g_mutex) {
   try {
-    std::lock_guard<std::mutex> lock(g_mutex);
+    std::lock_guard<std::mutex> hold(lock);
     fn();
     return 0;
   } catch (const std::exception &err) {

@@ -1,0 +1,139 @@
+"""mmcls_ms.ops.batch_norm_relu: training BatchNorm + ReLU as one custom op.
+
+The reference is MindSpore's own ``nn.BatchNorm2d`` followed by ``nn.ReLU``:
+outputs, gradients, running statistics and eval outputs must match.
+"""
+import numpy as np
+import pytest
+import mindspore as ms
+from mindspore import nn
+
+from mmcls_ms.deployment.fuse import fuse_conv_bn
+from mmcls_ms.ops.batch_norm_relu import (BatchNormReLU, supports, unfuse_bn_relu,
+                                          use_fused_bn_relu)
+
+
+class _ConvBlock(nn.Cell):
+    """mmcls_ms's conv -> bn -> relu layout (InceptionV3's BasicConv2d)."""
+
+    def __init__(self, channels, relu_name='relu'):
+        super().__init__()
+        self.relu_name = relu_name
+        self.conv = nn.Conv2d(channels, channels, 3, pad_mode='pad', padding=1,
+                              weight_init='he_uniform')
+        self.bn = nn.BatchNorm2d(channels, eps=1e-3, momentum=0.9)
+        setattr(self, relu_name, nn.ReLU())
+
+    def construct(self, x):
+        return getattr(self, self.relu_name)(self.bn(self.conv(x)))
+
+
+def _block(channels, relu_name='relu'):
+    ms.set_seed(0)
+    return _ConvBlock(channels, relu_name)
+
+
+def _train_two_steps(net, x, readout):
+    """Gradients of sum(net(x) * readout) after two steps (running stats move twice)."""
+    net.set_train(True)
+
+    def loss_fn(inputs):
+        return (net(inputs) * readout).sum()
+
+    grad_fn = ms.value_and_grad(loss_fn, None, net.trainable_params())
+    if ms.get_context('mode') == ms.GRAPH_MODE:
+        grad_fn = ms.jit(grad_fn)
+    for _ in range(2):
+        loss, grads = grad_fn(x)
+    return [loss.asnumpy()] + [g.asnumpy() for g in grads]
+
+
+def _bn_of(block):
+    return block.bn.bn if isinstance(block.bn, BatchNormReLU) else block.bn
+
+
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+@pytest.mark.parametrize('shape', [(4, 16, 9, 7), (2, 32, 33, 33)], ids=['9x7', '33x33'])
+def test_training_equals_batchnorm_then_relu(mode, shape):
+    ms.set_context(mode=mode)
+    rng = np.random.default_rng(0)
+    x = ms.Tensor(rng.normal(3.0, 2.0, shape), ms.float32)  # mean far from 0
+    readout = ms.Tensor(rng.standard_normal(shape), ms.float32)
+    reference, fused = _block(shape[1]), _block(shape[1])
+    names = [p.name for p in fused.get_parameters()]
+    assert use_fused_bn_relu(fused) == 1
+    assert isinstance(fused.bn, BatchNormReLU) and isinstance(fused.relu, nn.Identity)
+    assert [p.name for p in fused.get_parameters()] == names  # checkpoints still load
+
+    expected, got = _train_two_steps(reference, x, readout), _train_two_steps(fused, x, readout)
+    for name, ref, new in zip(['loss', 'conv.weight', 'conv.bias', 'gamma', 'beta'],
+                              expected, got):
+        assert np.abs(new - ref).max() <= 2e-6 * max(1.0, np.abs(ref).max()), name
+    for stat in ('moving_mean', 'moving_variance'):
+        ref = getattr(_bn_of(reference), stat).asnumpy()
+        new = getattr(_bn_of(fused), stat).asnumpy()
+        assert not np.allclose(ref, 0 if stat == 'moving_mean' else 1)  # they did move
+        assert np.abs(new - ref).max() <= 1e-5 * np.abs(ref).max(), stat
+
+    reference.set_train(False)
+    fused.set_train(False)
+    eval_ref, eval_new = reference(x).asnumpy(), fused(x).asnumpy()
+    assert eval_new.min() == 0 and np.abs(eval_new - eval_ref).max() <= 1e-5 * np.abs(eval_ref).max()
+
+
+def test_statistics_stay_exact_when_the_mean_dwarfs_the_spread():
+    """One-pass sums of squares cancel catastrophically at |mean| >> std; the kernel
+    shifts by a sample first.  Reference: float64 numpy."""
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    rng = np.random.default_rng(1)
+    x = rng.normal(1000.0, 0.5, (4, 8, 20, 20)).astype(np.float32)
+    bn = nn.BatchNorm2d(8, eps=1e-5, momentum=0.0)  # MindSpore convention: moving = batch
+    fused = BatchNormReLU(bn)  # no ReLU
+    fused.set_train(True)
+    y = fused(ms.Tensor(x)).asnumpy()
+    x64 = x.astype(np.float64)
+    mean, var = x64.mean(axis=(0, 2, 3)), x64.var(axis=(0, 2, 3))
+    expected = (x64 - mean[None, :, None, None]) / np.sqrt(var[None, :, None, None] + 1e-5)
+    assert np.abs(y - expected).max() <= 2e-3  # float32 x itself is only exact to 6e-5
+    count = x[:, 0].size
+    assert np.allclose(bn.moving_mean.asnumpy(), mean, rtol=1e-6)
+    assert np.allclose(bn.moving_variance.asnumpy(), var * count / (count - 1), rtol=1e-3)
+
+
+def test_relu_kept_in_activate_and_restored():
+    """VGG's ConvModule keeps its ReLU in ``activate``; unfusing gives back the
+    same BatchNorm cell and a ReLU where it was."""
+    block = _block(8, relu_name='activate')
+    bn = block.bn
+    assert use_fused_bn_relu(block) == 1 and isinstance(block.activate, nn.Identity)
+    assert unfuse_bn_relu(block) == 1
+    assert block.bn is bn and isinstance(block.activate, nn.ReLU)
+    assert use_fused_bn_relu(block) == 1  # and again
+
+
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+def test_folding_for_inference_keeps_the_relu(mode):
+    """fuse_conv_bn (the inference fast path) splits the pair first: the ReLU must
+    survive the fold."""
+    ms.set_context(mode=mode)
+    x = ms.Tensor(np.random.default_rng(2).standard_normal((2, 8, 10, 10)), ms.float32)
+    block = _block(8)
+    use_fused_bn_relu(block)
+    block.set_train(True)
+    block(x)  # move the running statistics
+    block.set_train(False)
+    expected = block(x).asnumpy()
+    assert fuse_conv_bn(block) == 1
+    assert isinstance(block.bn, nn.Identity) and isinstance(block.relu, nn.ReLU)
+    got = block(x).asnumpy()
+    assert got.min() == 0 and np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
+
+
+def test_unsupported_batch_norms_are_left_alone():
+    assert supports(nn.BatchNorm2d(4)) == ''
+    assert supports(nn.BatchNorm2d(4, use_batch_statistics=True)) == 'use_batch_statistics=True'
+    assert 'not a plain nn.BatchNorm2d' in supports(nn.BatchNorm1d(4))
+    with pytest.raises(ValueError, match='use_batch_statistics'):
+        BatchNormReLU(nn.BatchNorm2d(4, use_batch_statistics=False))
+    no_relu = nn.SequentialCell([nn.BatchNorm2d(4)])
+    assert use_fused_bn_relu(no_relu) == 0
