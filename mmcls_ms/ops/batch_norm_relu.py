@@ -7,8 +7,8 @@ ReluGrad passes after it (12.7% of the step together).  ``BatchNormReLU``
 runs the pair as one op, forward and backward (``csrc/batch_norm_relu.cpp``):
 two passes over the activation each way, with the ReLU mask recomputed from
 the BN input instead of stored.  The running statistics are updated in place,
-as MindSpore's BatchNorm does; in eval mode the wrapped ``nn.BatchNorm2d``
-and a ReLU run as before.
+as MindSpore's BatchNorm does; in eval mode MindSpore's inference BatchNorm and
+a ReLU run as before.
 
 ``MMCLS_MS_CONV_BACKEND=onednn`` applies it together with the oneDNN
 convolutions (:func:`mmcls_ms.ops.onednn_conv.apply_conv_backend`).
@@ -83,11 +83,13 @@ def supports(bn) -> str:
 
 
 class BatchNormReLU(nn.Cell):
-    """``relu(bn(x))`` (or ``bn(x)`` with ``relu=False``): in training one fused
-    op with batch statistics; in eval the wrapped ``bn`` and a ReLU.
+    """``relu(bn(x))`` (or ``bn(x)`` with ``relu_name=None``): in training one fused
+    op with batch statistics; in eval MindSpore's inference BatchNorm and a ReLU.
 
-    Keeps ``bn`` (and so its Parameters) as a child; ``relu_name`` records the
-    attribute the replaced ReLU lived in, for :func:`unfuse_bn_relu`.
+    Holds ``bn``'s Parameters as its own ``gamma``/``beta``/``moving_mean``/
+    ``moving_variance``, so their paths (and checkpoint keys) stay those of
+    ``bn``.  ``relu_name`` records the attribute the replaced ReLU lived in, for
+    :func:`unfuse_bn_relu`.
 
     Example:
         >>> fused = BatchNormReLU(nn.BatchNorm2d(32), relu_name='relu')   # doctest: +SKIP
@@ -98,10 +100,17 @@ class BatchNormReLU(nn.Cell):
         reason = supports(bn)
         if reason:
             raise ValueError(f'BatchNormReLU cannot replace this BatchNorm: {reason}')
-        self.bn = bn
+        # nn.BatchNorm2d's order: checkpoints and optimizer states list them alike
+        self.moving_mean, self.moving_variance = bn.moving_mean, bn.moving_variance
+        self.gamma, self.beta = bn.gamma, bn.beta
+        self.eps, self.momentum = bn.eps, bn.momentum
+        # kept for unfuse_bn_relu outside the cell tree: as a child its Parameters
+        # would get a second path
+        object.__setattr__(self, 'original_bn', bn)
         self.relu_name = relu_name
         self.with_relu = relu_name is not None
         self.relu = nn.ReLU() if self.with_relu else nn.Identity()
+        self.bn_infer = ops.BatchNorm(is_training=False, epsilon=bn.eps)  # nn.BatchNorm2d's
         # read by the kernel: epsilon, the primitive's momentum (weight of the batch
         # statistics), and whether to clip
         self.settings = Tensor(np.array([bn.eps, bn.momentum, float(self.with_relu)],
@@ -110,13 +119,14 @@ class BatchNormReLU(nn.Cell):
 
     def construct(self, x):
         if self.training:
-            bn = self.bn
-            return self.op(x, bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance,
+            return self.op(x, self.gamma, self.beta, self.moving_mean, self.moving_variance,
                            self.settings)[0]
-        return self.relu(self.bn(x))
+        return self.relu(self.bn_infer(x, self.gamma, self.beta, self.moving_mean,
+                                       self.moving_variance)[0])
 
     def extend_repr(self):
-        return f'relu={self.with_relu}, backend=fused training kernel'
+        return (f'num_features={self.gamma.shape[0]}, eps={self.eps}, momentum={self.momentum}, '
+                f'relu={self.with_relu}, backend=fused training kernel')
 
 
 def use_fused_bn_relu(net) -> int:
@@ -159,7 +169,7 @@ def unfuse_bn_relu(net) -> int:
         if not isinstance(fused, BatchNormReLU):
             continue
         replace_cells(cell, lambda name, child, fused=fused:
-                      fused.bn if child is fused else
+                      fused.original_bn if child is fused else
                       nn.ReLU() if name == fused.relu_name else None)
         restored += 1
     if restored:

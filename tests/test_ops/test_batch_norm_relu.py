@@ -33,6 +33,12 @@ def _block(channels, relu_name='relu'):
     return _ConvBlock(channels, relu_name)
 
 
+def _names_and_paths(net):
+    """Parameter names, and the attribute paths checkpoints are saved under."""
+    return ([p.name for p in net.get_parameters()],
+            [path for path, _ in net.parameters_and_names()])
+
+
 def _train_two_steps(net, x, readout):
     """Gradients of sum(net(x) * readout) after two steps (running stats move twice)."""
     net.set_train(True)
@@ -48,10 +54,6 @@ def _train_two_steps(net, x, readout):
     return [loss.asnumpy()] + [g.asnumpy() for g in grads]
 
 
-def _bn_of(block):
-    return block.bn.bn if isinstance(block.bn, BatchNormReLU) else block.bn
-
-
 @pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
 @pytest.mark.parametrize('shape', [(4, 16, 9, 7), (2, 32, 33, 33)], ids=['9x7', '33x33'])
 def test_training_equals_batchnorm_then_relu(mode, shape):
@@ -60,18 +62,18 @@ def test_training_equals_batchnorm_then_relu(mode, shape):
     x = ms.Tensor(rng.normal(3.0, 2.0, shape), ms.float32)  # mean far from 0
     readout = ms.Tensor(rng.standard_normal(shape), ms.float32)
     reference, fused = _block(shape[1]), _block(shape[1])
-    names = [p.name for p in fused.get_parameters()]
+    names, paths = _names_and_paths(fused)
     assert use_fused_bn_relu(fused) == 1
     assert isinstance(fused.bn, BatchNormReLU) and isinstance(fused.relu, nn.Identity)
-    assert [p.name for p in fused.get_parameters()] == names  # checkpoints still load
+    assert _names_and_paths(fused) == (names, paths)  # checkpoints still load
 
     expected, got = _train_two_steps(reference, x, readout), _train_two_steps(fused, x, readout)
     for name, ref, new in zip(['loss', 'conv.weight', 'conv.bias', 'gamma', 'beta'],
                               expected, got):
         assert np.abs(new - ref).max() <= 2e-6 * max(1.0, np.abs(ref).max()), name
     for stat in ('moving_mean', 'moving_variance'):
-        ref = getattr(_bn_of(reference), stat).asnumpy()
-        new = getattr(_bn_of(fused), stat).asnumpy()
+        ref = getattr(reference.bn, stat).asnumpy()
+        new = getattr(fused.bn, stat).asnumpy()
         assert not np.allclose(ref, 0 if stat == 'moving_mean' else 1)  # they did move
         assert np.abs(new - ref).max() <= 1e-5 * np.abs(ref).max(), stat
 
@@ -137,3 +139,21 @@ def test_unsupported_batch_norms_are_left_alone():
         BatchNormReLU(nn.BatchNorm2d(4, use_batch_statistics=False))
     no_relu = nn.SequentialCell([nn.BatchNorm2d(4)])
     assert use_fused_bn_relu(no_relu) == 0
+
+
+def test_checkpoint_of_a_fused_model_loads_into_a_plain_one(tmp_path):
+    """Trained with the fused op, evaluated without it (or the other way round)."""
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    x = ms.Tensor(np.random.default_rng(3).normal(1.0, 2.0, (2, 8, 10, 10)), ms.float32)
+    fused = _block(8)
+    use_fused_bn_relu(fused)
+    fused.set_train(True)
+    fused(x)  # the running statistics move
+    ms.save_checkpoint(fused, str(tmp_path / 'fused.ckpt'))
+    plain = _ConvBlock(8)
+    not_loaded, unused = ms.load_param_into_net(plain, ms.load_checkpoint(str(tmp_path /
+                                                                             'fused.ckpt')))
+    assert not_loaded == [] and unused == []
+    fused.set_train(False)
+    plain.set_train(False)
+    assert np.abs(plain(x).asnumpy() - fused(x).asnumpy()).max() <= 1e-6
