@@ -157,3 +157,42 @@ def test_checkpoint_of_a_fused_model_loads_into_a_plain_one(tmp_path):
     fused.set_train(False)
     plain.set_train(False)
     assert np.abs(plain(x).asnumpy() - fused(x).asnumpy()).max() <= 1e-6
+
+
+PROFILE_SCRIPT = """
+import numpy as np, mindspore as ms, mmcls_ms
+from mmcls_ms.ops.batch_norm_relu import use_fused_bn_relu
+from mmcls_ms.ops.onednn_conv import use_onednn_convs
+import sys; sys.path.insert(0, {tests!r})
+from test_batch_norm_relu import _block
+block = _block(8)
+use_fused_bn_relu(block); use_onednn_convs(block)
+block.set_train(True)
+x = ms.Tensor(np.random.default_rng(0).standard_normal((2, 8, 12, 12)), ms.float32)
+ms.grad(lambda inputs: block(inputs).sum())(x).asnumpy()
+"""
+
+
+def test_profile_reports_kernel_time_and_cores(tmp_path):
+    """MMCLS_MS_ONEDNN_PROFILE=1: at exit, one line per kernel kind that ran, with
+    its calls, seconds and the cores in use meanwhile; the fused BN is counted."""
+    import os
+    import os.path as osp
+    import re
+    import subprocess
+    import sys
+    tests = osp.dirname(osp.abspath(__file__))
+    script = tmp_path / 'profile.py'
+    script.write_text(PROFILE_SCRIPT.format(tests=tests))
+    env = dict(os.environ, MMCLS_MS_ONEDNN_PROFILE='1',
+               PYTHONPATH=osp.dirname(osp.dirname(tests)))
+    run = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = {m.group(1): m for m in re.finditer(
+        r'\[mmcls_ms onednn conv\] (\w+)\s+(\d+) calls\s+([\d.]+) s\s+([\d.]+) cores', run.stderr)}
+    assert {'forward', 'backward_data', 'backward_weights', 'batch_norm_relu'} <= set(lines)
+    assert lines['batch_norm_relu'].group(2) == '2'  # one forward, one backward
+    # (cores = process CPU time / wall time: meaningful over long runs, not for these
+    # microsecond kernels)
+    assert all(float(m.group(3)) >= 0 and float(m.group(4)) >= 0 for m in lines.values())

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,7 @@ struct Profile {
   enum Kind { kForward, kBackwardData, kBackwardWeights, kReorder, kPooling, kBatchNorm, kKinds };
   bool enabled = getenv("MMCLS_MS_ONEDNN_PROFILE") != nullptr;
   double seconds[kKinds] = {};
+  double cpu_seconds[kKinds] = {};  // process CPU time meanwhile: cores used = cpu / wall
   double gflop[kKinds] = {};
   long calls[kKinds] = {};
   void report() {
@@ -42,8 +44,8 @@ struct Profile {
                                  "pooling", "batch_norm_relu"};
     for (int k = 0; k < kKinds; ++k) {
       if (!calls[k]) continue;
-      fprintf(stderr, "[mmcls_ms onednn conv] %-16s %7ld calls %9.3f s", names[k], calls[k],
-              seconds[k]);
+      fprintf(stderr, "[mmcls_ms onednn conv] %-16s %7ld calls %9.3f s %5.2f cores", names[k],
+              calls[k], seconds[k], cpu_seconds[k] / seconds[k]);
       if (gflop[k] > 0) fprintf(stderr, " %7.1f GFLOP/s", gflop[k] / seconds[k]);
       fprintf(stderr, "\n");
     }
@@ -55,19 +57,28 @@ inline Profile g_profile;
 class Timed {
  public:
   Timed(Profile::Kind kind, double gflop) : kind_(kind), gflop_(gflop) {
-    if (g_profile.enabled) start_ = std::chrono::steady_clock::now();
+    if (!g_profile.enabled) return;
+    start_ = std::chrono::steady_clock::now();
+    cpu_start_ = process_cpu_seconds();
   }
   ~Timed() {
     if (!g_profile.enabled) return;
     std::chrono::duration<double> spent = std::chrono::steady_clock::now() - start_;
     g_profile.seconds[kind_] += spent.count();
+    g_profile.cpu_seconds[kind_] += process_cpu_seconds() - cpu_start_;
     g_profile.gflop[kind_] += gflop_;
     g_profile.calls[kind_] += 1;
   }
 
  private:
+  static double process_cpu_seconds() {
+    timespec now;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return now.tv_sec + 1e-9 * now.tv_nsec;
+  }
   Profile::Kind kind_;
   double gflop_;
+  double cpu_start_ = 0;
   std::chrono::steady_clock::time_point start_;
 };
 
