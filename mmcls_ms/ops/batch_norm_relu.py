@@ -23,6 +23,7 @@ from mindspore import dtype as mstype
 from mindspore.ops import signature as sig
 
 from mmcls_ms.utils.cells import forget_compiled_graphs, replace_cells
+from .float32_only import check_float32
 from .onednn_library import library_path
 
 RELU_NAMES = ('relu', 'activate')  # where mmcls_ms's conv blocks keep their ReLU
@@ -50,7 +51,7 @@ def _bn_relu_op(library: str):
                           out_dtype=lambda dy, x, g, b, m, s, st: (dy, dy, dy))
 
     def bprop(x, gamma, beta, moving_mean, moving_variance, settings, out, dout):
-        y, mean, invstd = out
+        _, mean, invstd = out
         dx, dgamma, dbeta = backward(dout[0], x, gamma, beta, mean, invstd, settings)
         return (dx, dgamma, dbeta, ops.zeros_like(moving_mean),
                 ops.zeros_like(moving_variance), ops.zeros_like(settings))
@@ -119,6 +120,7 @@ class BatchNormReLU(nn.Cell):
 
     def construct(self, x):
         if self.training:
+            check_float32(x, 'BatchNormReLU')
             return self.op(x, self.gamma, self.beta, self.moving_mean, self.moving_variance,
                            self.settings)[0]
         return self.relu(self.bn_infer(x, self.gamma, self.beta, self.moving_mean,

@@ -222,3 +222,20 @@ def test_fused_relu_for_inference(mode):
     got = net(x).asnumpy()
     assert got.min() == 0 and expected.min() == 0
     assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
+
+
+@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
+def test_float16_inputs_get_a_clear_error(mode):
+    """Mixed precision feeds float16: the ops name themselves and the way out instead
+    of failing inside the kernel with a bare status code."""
+    from mmcls_ms.ops.batch_norm_relu import BatchNormReLU
+    from mmcls_ms.ops.onednn_pool import OneDNNPool2d
+    ms.set_context(mode=mode)
+    x = ms.Tensor(np.ones((1, 4, 6, 6), np.float16))
+    bn = BatchNormReLU(nn.BatchNorm2d(4), relu_name='relu')
+    bn.set_train(True)
+    for name, op in (('OneDNNConv2d', OneDNNConv2d(_conv(4, 4, 3, 1, 1, False))),
+                     ('OneDNNPool2d', OneDNNPool2d(nn.MaxPool2d(2, 2))),
+                     ('BatchNormReLU', bn)):
+        with pytest.raises(TypeError, match=f'{name} .*float32 only.*unset MMCLS_MS_CONV_BACKEND'):
+            op(x)
