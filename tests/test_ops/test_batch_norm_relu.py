@@ -196,3 +196,19 @@ def test_profile_reports_kernel_time_and_cores(tmp_path):
     # (cores = process CPU time / wall time: meaningful over long runs, not for these
     # microsecond kernels)
     assert all(float(m.group(3)) >= 0 and float(m.group(4)) >= 0 for m in lines.values())
+
+
+def test_recipes_and_flop_counts_see_the_fused_batch_norm():
+    """paramwise_cfg's norm_decay_mult must still find the BN parameters, and the
+    FLOP counter must count the same work, with the backend's fused BN in place."""
+    from mmcls_ms.engine.optimizers.builder import norm_param_names
+    from mmcls_ms.models.utils.complexity import count_complexity
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    block = _block(8)
+    block.set_train(False)
+    names, flops = norm_param_names(block), count_complexity(block, (1, 8, 6, 6)).total_flops
+    assert names == {'bn.gamma', 'bn.beta', 'bn.moving_mean', 'bn.moving_variance'}
+    use_fused_bn_relu(block)
+    block.set_train(False)
+    assert norm_param_names(block) == names
+    assert count_complexity(block, (1, 8, 6, 6)).total_flops == flops

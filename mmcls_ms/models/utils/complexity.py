@@ -27,6 +27,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn
 
+from mmcls_ms.ops.batch_norm_relu import BatchNormReLU
 from mmcls_ms.ops.onednn_conv import is_onednn_conv
 from mmcls_ms.ops.onednn_pool import OneDNNPool2d
 
@@ -76,7 +77,7 @@ def _global_pool_types():
 
 
 POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, OneDNNPool2d)
-COUNTED_TYPES = (nn.Conv2d, nn.Dense, nn.BatchNorm2d, nn.ReLU) + POOL_TYPES
+COUNTED_TYPES = (nn.Conv2d, nn.Dense, nn.BatchNorm2d, nn.ReLU, BatchNormReLU) + POOL_TYPES
 
 
 def _layer_counts(cell, inputs, output):
@@ -89,7 +90,7 @@ def _layer_counts(cell, inputs, output):
     if isinstance(cell, nn.Dense):
         macs = out_numel * cell.in_channels
         return macs, macs
-    if isinstance(cell, nn.BatchNorm2d):
+    if isinstance(cell, (nn.BatchNorm2d, BatchNormReLU)):  # (its ReLU child counts itself)
         return 2 * out_numel, 0
     if isinstance(cell, nn.ReLU):
         return out_numel, 0
