@@ -23,7 +23,6 @@ from mindspore import dtype as mstype
 from mindspore.ops import signature as sig
 
 from mmcls_ms.utils.cells import forget_compiled_graphs, replace_cells
-from .float32_only import check_float32
 from .onednn_library import library_path
 
 RELU_NAMES = ('relu', 'activate')  # where mmcls_ms's conv blocks keep their ReLU
@@ -120,7 +119,6 @@ class BatchNormReLU(nn.Cell):
 
     def construct(self, x):
         if self.training:
-            check_float32(x, 'BatchNormReLU')
             return self.op(x, self.gamma, self.beta, self.moving_mean, self.moving_variance,
                            self.settings)[0]
         return self.relu(self.bn_infer(x, self.gamma, self.beta, self.moving_mean,

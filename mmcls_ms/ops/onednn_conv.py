@@ -27,7 +27,6 @@ from mindspore import dtype as mstype
 from mmcls_ms.utils.cells import forget_compiled_graphs, replace_cells
 from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
 from .batch_norm_relu import use_fused_bn_relu
-from .float32_only import check_float32
 from .onednn_library import library_path
 from .onednn_pool import use_onednn_pools
 
@@ -147,7 +146,6 @@ class OneDNNConv2d(nn.Cell):
         self.geometry = self._geometry()
 
     def construct(self, x):
-        check_float32(x, 'OneDNNConv2d')
         bias = self.bias if self.has_bias else self.zero_bias
         return self.conv(x, self.weight, bias, self.geometry)
 

@@ -15,7 +15,6 @@ import numpy as np
 from mindspore import Tensor, nn, ops
 
 from mmcls_ms.utils.cells import replace_cells
-from .float32_only import check_float32
 from .onednn_library import library_path
 
 _ALGORITHMS = {'max': 0, 'avg_include_pad': 1, 'avg_exclude_pad': 2}
@@ -95,7 +94,6 @@ class OneDNNPool2d(nn.Cell):
         self.pool = _pool_op(library_path())
 
     def construct(self, x):
-        check_float32(x, 'OneDNNPool2d')
         return self.pool(x, self.geometry)
 
     def extend_repr(self):

@@ -224,18 +224,16 @@ def test_fused_relu_for_inference(mode):
     assert np.abs(got - expected).max() <= 1e-5 * np.abs(expected).max()
 
 
-@pytest.mark.parametrize('mode', [ms.PYNATIVE_MODE, ms.GRAPH_MODE])
-def test_float16_inputs_get_a_clear_error(mode):
-    """Mixed precision feeds float16: the ops name themselves and the way out instead
-    of failing inside the kernel with a bare status code."""
+def test_mixed_precision_is_refused_with_a_clear_error():
+    """The custom ops run float32 only: turning on mixed precision over them names
+    the op and the way out, instead of a bare kernel status code mid-step."""
     from mmcls_ms.ops.batch_norm_relu import BatchNormReLU
+    from mmcls_ms.ops.float32_only import check_float32_only
     from mmcls_ms.ops.onednn_pool import OneDNNPool2d
-    ms.set_context(mode=mode)
-    x = ms.Tensor(np.ones((1, 4, 6, 6), np.float16))
-    bn = BatchNormReLU(nn.BatchNorm2d(4), relu_name='relu')
-    bn.set_train(True)
-    for name, op in (('OneDNNConv2d', OneDNNConv2d(_conv(4, 4, 3, 1, 1, False))),
-                     ('OneDNNPool2d', OneDNNPool2d(nn.MaxPool2d(2, 2))),
-                     ('BatchNormReLU', bn)):
-        with pytest.raises(TypeError, match=f'{name} .*float32 only.*unset MMCLS_MS_CONV_BACKEND'):
-            op(x)
+    check_float32_only(_ConvRelu(), '--amp')  # MindSpore's own cells: fine
+    for op in (OneDNNConv2d(_conv(4, 4, 3, 1, 1, False)), OneDNNPool2d(nn.MaxPool2d(2, 2)),
+               BatchNormReLU(nn.BatchNorm2d(4), relu_name='relu')):
+        net = nn.SequentialCell([op])
+        with pytest.raises(TypeError, match=f'--amp: 0 is a {type(op).__name__} .*float32 only'
+                                            '.*unset MMCLS_MS_CONV_BACKEND'):
+            check_float32_only(net, '--amp')

@@ -133,6 +133,8 @@ def build_step(model, cfg, task, amp):
 
 def _build_step(model, cfg, task, amp, np, ms):
     if amp:
+        from mmcls_ms.ops.float32_only import check_float32_only
+        check_float32_only(model, '--amp')
         ms.amp.auto_mixed_precision(model, 'O2', dtype=ms.float16)
     if task == 'infer':
         model.set_train(False)

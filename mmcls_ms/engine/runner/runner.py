@@ -361,6 +361,8 @@ class Runner:
                                 f'{wrapper.init_scale:g}) still runs.')
             return
         dtype = ms.float16 if wrapper.dtype == 'float16' else ms.bfloat16
+        from mmcls_ms.ops.float32_only import check_float32_only
+        check_float32_only(self.model, 'AmpOptimWrapper')
         ms.amp.auto_mixed_precision(self.model, wrapper.amp_level, dtype=dtype)
         self.logger.info(f'AMP: amp_level {wrapper.amp_level}, {wrapper.dtype}')
 
