@@ -28,6 +28,17 @@ from .onednn_library import library_path
 RELU_NAMES = ('relu', 'activate')  # where mmcls_ms's conv blocks keep their ReLU
 
 
+def relu_attribute(block):
+    """The attribute of ``block`` holding its ``nn.ReLU`` (``'relu'`` or
+    ``'activate'``), or None.
+
+    Example:
+        >>> relu_attribute(nn.ReLU())   # a ReLU holds no ReLU
+    """
+    return next((name for name in RELU_NAMES
+                 if isinstance(getattr(block, name, None), nn.ReLU)), None)
+
+
 class _BatchNormReLUForward(ops.Custom):
     """The forward Custom op, declaring that it writes the running statistics (as
     MindSpore's BatchNorm primitive does), so graph mode orders it with their other
@@ -142,8 +153,7 @@ def use_fused_bn_relu(net) -> int:
     fused = 0
     for _, cell in list(net.cells_and_names()):
         bn = getattr(cell, 'bn', None)
-        relu_name = next((name for name in RELU_NAMES
-                          if isinstance(getattr(cell, name, None), nn.ReLU)), None)
+        relu_name = relu_attribute(cell)
         if relu_name is None or bn is None or supports(bn):
             continue
         replace_cells(cell, lambda name, child, bn=bn, relu_name=relu_name:

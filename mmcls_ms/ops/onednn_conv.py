@@ -26,7 +26,7 @@ from mindspore import dtype as mstype
 
 from mmcls_ms.utils.cells import forget_compiled_graphs, replace_cells
 from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
-from .batch_norm_relu import use_fused_bn_relu
+from .batch_norm_relu import relu_attribute, use_fused_bn_relu
 from .onednn_library import library_path
 from .onednn_pool import use_onednn_pools
 
@@ -201,8 +201,7 @@ def fuse_relu_into_onednn_convs(model) -> int:
     fused = 0
     for _, cell in list(model.cells_and_names()):
         conv, bn = getattr(cell, 'conv', None), getattr(cell, 'bn', None)
-        relu_name = next((name for name in ('relu', 'activate')
-                          if isinstance(getattr(cell, name, None), nn.ReLU)), None)
+        relu_name = relu_attribute(cell)
         if not is_onednn_conv(conv) or relu_name is None or conv.fused_relu or \
                 not (bn is None or isinstance(bn, nn.Identity)):
             continue
