@@ -27,7 +27,7 @@ import tempfile
 
 SOURCE_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
 SOURCES = ('onednn_api.h', 'onednn_runtime.h', 'onednn_conv.cpp', 'onednn_pool.cpp',
-           'batch_norm_relu.cpp')
+           'batch_norm_relu.cpp', 'fused_sgd.cpp')
 _library = None  # the loaded ctypes library, once built and checked
 
 

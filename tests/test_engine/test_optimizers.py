@@ -42,9 +42,10 @@ def sgd_reference(lr, momentum, wd, nesterov):
     return out
 
 
+@pytest.mark.parametrize('fused', [None, False])  # on CPU: the fused kernel, the primitives
 @pytest.mark.parametrize('nesterov', [False, True])
-def test_sgd_matches_formula(nesterov):
-    got = run(SGD, lr=0.1, momentum=0.9, weight_decay=1e-2, nesterov=nesterov)
+def test_sgd_matches_formula(nesterov, fused):
+    got = run(SGD, lr=0.1, momentum=0.9, weight_decay=1e-2, nesterov=nesterov, fused=fused)
     for g, e in zip(got, sgd_reference(0.1, 0.9, 1e-2, nesterov)):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
 
@@ -204,3 +205,6 @@ def test_weight_decay_copies_no_weights(tmp_path, opt_type):
     for name in ('conv.weight', 'fc.weight'):  # the forward's Load, shared by the decay
         loads = re.findall(r'= Load\(%para\d+_' + re.escape(name) + ',', graph)
         assert len(loads) == 1, f'{name} loaded {len(loads)} times'
+    if opt_type == 'SGD':  # CPU: one fused kernel for the group, no per-parameter updates
+        assert 'ApplyMomentum(' not in graph
+        assert len(re.findall(r'= Custom\(.*fused_sgd_step', graph)) == 1

@@ -2,11 +2,17 @@
 
 ``g = grad + weight_decay * p``; ``buf = momentum * buf + g``;
 ``p -= lr * (g + momentum * buf if nesterov else buf)``.
-Plain momentum runs MindSpore's fused ``ApplyMomentum`` kernel, which has
-exactly that form; Nesterov is written out, because that kernel's Nesterov
-variant does not follow PyTorch's update.
+On CPU each parameter group is one kernel (``fused``, see
+:mod:`mmcls_ms.ops.fused_sgd`); elsewhere plain momentum runs MindSpore's
+``ApplyMomentum`` kernel, which has exactly that form, and Nesterov is written
+out, because that kernel's Nesterov variant does not follow PyTorch's update.
 """
-from mindspore import ops
+from typing import Optional
+
+import numpy as np
+from mindspore import Tensor, ops
+
+from mmcls_ms.ops.fused_sgd import fused_sgd_available, fused_sgd_op
 
 from mmcls_ms.registry import OPTIMIZERS
 from .base import BaseOptimizer, l2_decayed, scalar
@@ -47,13 +53,18 @@ def _apply_nesterov_with_decay(momentum, lr, weight_decay, param, moment, grad):
 class SGD(BaseOptimizer):
     """Stochastic gradient descent.
 
+    Args:
+        fused: update each parameter group with one CPU kernel
+            (:mod:`mmcls_ms.ops.fused_sgd`).  ``None`` (the default, as in
+            PyTorch) uses it where it is available; ``True`` requires it.
+
     Example:
         >>> opt = SGD(net.trainable_params(), lr=0.1, momentum=0.9,
         ...           weight_decay=1e-4)      # doctest: +SKIP
     """
 
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False, dampening: float = 0.0):
+                 nesterov: bool = False, dampening: float = 0.0, fused: Optional[bool] = None):
         super().__init__(params, lr, weight_decay)
         if dampening != 0:
             raise ValueError('SGD: `dampening` other than 0 is not supported.')
@@ -63,10 +74,32 @@ class SGD(BaseOptimizer):
         self.moments = self.zeros_like_params('moments')
         self.nesterov = nesterov
         self.apply_momentum = ops.ApplyMomentum()
+        self.fused = self._use_fused(fused, self.parameters)
+        if self.fused:
+            self.fused_steps = [fused_sgd_op(end - start) for start, end in self.group_bounds]
+            self.fused_hypers = tuple(
+                Tensor(np.array([momentum, g.weight_decay, float(nesterov)], np.float32))
+                for g in self.groups)
+
+    @staticmethod
+    def _use_fused(fused: Optional[bool], parameters) -> bool:
+        if fused is False:
+            return False
+        reason = fused_sgd_available(parameters)
+        if reason and fused:
+            raise RuntimeError(f'SGD: fused=True, but the fused kernel cannot run: {reason}. '
+                               'Set fused=None (or False) in optim_wrapper.optimizer.')
+        return not reason
 
     def construct(self, grads):
         done = True
         for g in range(len(self.group_bounds)):  # unrolled: the groups are fixed
+            if self.fused:
+                params, moments, group_grads = self.group_slice(g, self.parameters,
+                                                                self.moments, grads)
+                done = ops.depend(done, self.fused_steps[g](
+                    *params, *moments, *group_grads, self.group_lrs[g], self.fused_hypers[g]))
+                continue
             lr, weight_decay = self.group_lrs[g], self.group_weight_decay(g, grads)
             if self.nesterov:  # a constant: resolved once, not per parameter
                 update = ops.partial(_nesterov_update, self.momentum, lr, weight_decay)
