@@ -42,17 +42,8 @@ struct Lanes {
   }
 };
 
-// The batch norms' own pool and lock (they need no scratch buffers): MindSpore may run
-// independent kernels of a step side by side (InceptionV3's branches), so a batch norm need
-// not wait for a convolution of another branch.
-struct BatchNormRuntime {
-  std::mutex lock;
-  Pool pool{runtime().pool->get_num_threads()};
-};
-BatchNormRuntime &bn_runtime() {
-  static BatchNormRuntime *instance = new BatchNormRuntime();  // lives as long as the process
-  return *instance;
-}
+struct BatchNormKind {};  // the batch norms' own pool and lock (see SidePool)
+SidePool &bn_runtime() { return side_pool<BatchNormKind>(); }
 
 // Runs fn(first, last) over channel ranges on the batch norms' pool.
 template <typename Fn>

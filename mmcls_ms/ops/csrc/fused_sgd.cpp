@@ -48,16 +48,10 @@ void update(float *p, float *buf, const float *g, int64_t n, float lr, float mom
   }
 }
 
-// The optimizer's own pool and lock: it runs after the backward pass, but another group's
-// update or the next step's first kernels need not wait for a convolution's lock.
-struct OptimizerRuntime {
-  std::mutex lock;
-  Pool pool{runtime().pool->get_num_threads()};
-};
-OptimizerRuntime &optimizer_runtime() {
-  static OptimizerRuntime *instance = new OptimizerRuntime();  // lives as long as the process
-  return *instance;
-}
+// The optimizer's own pool and lock (see SidePool): it runs after the backward pass, and it
+// need not wait for a convolution of the next step.
+struct OptimizerKind {};
+SidePool &optimizer_runtime() { return side_pool<OptimizerKind>(); }
 
 // Splits the concatenation of all tensors into equal element ranges, one per task.
 void step(const Tensors &t, float lr, float momentum, float decay, bool nesterov) {

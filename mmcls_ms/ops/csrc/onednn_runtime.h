@@ -246,6 +246,19 @@ inline bool all_float32(int n, const char **dtypes) {
   return true;
 }
 
+// A pool and lock of their own, for kernels that need no scratch buffers: MindSpore may run
+// independent kernels of a step side by side (InceptionV3's branches), so such a kernel need
+// not wait for a convolution of another branch.  One per `Kind` (a tag type), for the process.
+struct SidePool {
+  std::mutex lock;
+  Pool pool{runtime().pool->get_num_threads()};
+};
+template <typename Kind>
+SidePool &side_pool() {
+  static SidePool *instance = new SidePool();  // lives as long as the process
+  return *instance;
+}
+
 inline std::mutex g_mutex;  // one kernel at a time: they share the scratch buffers and the pool
 
 // Runs one kernel call under `lock`, turning an exception into an error status for MindSpore.
