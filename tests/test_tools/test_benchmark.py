@@ -33,6 +33,8 @@ def test_benchmark_end_to_end(tmp_path, task, mode):
     assert lat['p50'] <= lat['p90'] <= lat['p99']
     assert record['peak_rss_mib'] > 100
     assert record['output_finite']
+    # the digits recipe's SGD, stepped by the fused CPU kernel
+    assert record['optimizer'] == ('SGD, fused' if task == 'train' else None)
     # VGG-11 at 32x32: 153M multiply-adds (mmcv rules) + the 512x10 head
     assert record['forward_gflop_per_image'] == pytest.approx(2 * 0.1533, rel=0.02)
     assert 'images/s (median)' in result.stdout  # the rich table

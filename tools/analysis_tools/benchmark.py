@@ -125,7 +125,8 @@ def percentile(values, q):
 
 
 def build_step(model, cfg, task, amp):
-    """A zero-argument callable running one step and returning a numpy array."""
+    """A callable running one step and returning a numpy array; a training step's
+    ``optimizer`` attribute names its optimizer (e.g. ``'SGD, fused'``)."""
     import numpy as np
     import mindspore as ms
     return _build_step(model, cfg, task, amp, np, ms)
@@ -161,6 +162,8 @@ def _build_step(model, cfg, task, amp, np, ms):
     def run(inputs, labels):
         loss, _ = step(inputs, labels)
         return loss.asnumpy().copy()
+    run.optimizer = type(optimizer).__name__ + (', fused' if getattr(optimizer, 'fused', False)
+                                                else '')
     return run
 
 
@@ -240,7 +243,7 @@ def measure(args):
         impl='mmcls_ms', framework='mindspore', framework_version=ms.__version__,
         config=args.config, cfg_options=list(args.cfg_options), task=task, mode=args.mode,
         jit_level=jit_level or 'default', amp=bool(args.amp), fused_conv_bn=fused,
-        fast_path=fast_path,
+        fast_path=fast_path, optimizer=getattr(run, 'optimizer', None),
         batch=batch,
         shape=[height, width], threads_setting=args.threads or 'mindspore-default',
         onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA', 'unset'),
