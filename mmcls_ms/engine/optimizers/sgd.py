@@ -13,7 +13,6 @@ import numpy as np
 from mindspore import Tensor, ops
 
 from mmcls_ms.ops.fused_sgd import fused_sgd_available, fused_sgd_op
-
 from mmcls_ms.registry import OPTIMIZERS
 from .base import BaseOptimizer, l2_decayed, scalar
 
@@ -76,7 +75,7 @@ class SGD(BaseOptimizer):
         self.apply_momentum = ops.ApplyMomentum()
         self.fused = self._use_fused(fused, self.parameters)
         if self.fused:
-            self.fused_steps = [fused_sgd_op(end - start) for start, end in self.group_bounds]
+            self.fused_steps = tuple(fused_sgd_op(end - start) for start, end in self.group_bounds)
             self.fused_hypers = tuple(
                 Tensor(np.array([momentum, g.weight_decay, float(nesterov)], np.float32))
                 for g in self.groups)
