@@ -17,6 +17,8 @@ Example:
     >>> from mmcls_ms.ops.batch_norm_relu import use_fused_bn_relu
     >>> n = use_fused_bn_relu(model)    # doctest: +SKIP
 """
+import functools
+
 import numpy as np
 from mindspore import Tensor, nn, ops
 from mindspore import dtype as mstype
@@ -50,12 +52,8 @@ class _BatchNormReLUForward(ops.Custom):
         sig.make_sig('settings'))
 
 
-_ops_cache = {}
-
-
+@functools.cache  # one op per process: every batch norm shares it
 def _bn_relu_op(library: str):
-    if library in _ops_cache:
-        return _ops_cache[library]
     backward = ops.Custom(f'{library}:batch_norm_relu_backward', func_type='aot',
                           out_shape=lambda dy, x, g, b, m, s, st: (x, g, g),
                           out_dtype=lambda dy, x, g, b, m, s, st: (dy, dy, dy))
@@ -71,7 +69,6 @@ def _bn_relu_op(library: str):
         out_shape=lambda x, g, b, mm, mv, st: (x, g, g),
         out_dtype=lambda x, g, b, mm, mv, st: (x, x, x), bprop=bprop)
     forward.add_prim_attr('side_effect_mem', True)
-    _ops_cache[library] = forward
     return forward
 
 

@@ -16,14 +16,14 @@ Example:
     >>> op = fused_sgd_op(len(params))          # doctest: +SKIP
     >>> done = op(*params, *moments, *grads, lr, hyper)   # doctest: +SKIP
 """
+import functools
+
 import mindspore as ms
 from mindspore import ops
 from mindspore import dtype as mstype
 from mindspore.ops import signature as sig
 
 from .onednn_library import OneDNNConvUnavailable, library_path
-
-_ops_cache = {}
 
 
 def fused_sgd_available(parameters=()) -> str:
@@ -54,20 +54,20 @@ def fused_sgd_op(count: int):
     Example:
         >>> op = fused_sgd_op(3)    # doctest: +SKIP
     """
-    library = library_path()
-    key = (library, count)
-    if key not in _ops_cache:
-        # the op writes the parameters and buffers (as ApplyMomentum does), so graph
-        # mode orders it after their readers
-        signature = tuple(
-            [sig.make_sig(f'param{i}', sig.sig_rw.RW_WRITE) for i in range(count)]
-            + [sig.make_sig(f'moment{i}', sig.sig_rw.RW_WRITE) for i in range(count)]
-            + [sig.make_sig(f'grad{i}') for i in range(count)]
-            + [sig.make_sig('lr'), sig.make_sig('hyper')])
-        op_class = type(f'FusedSGDStep{count}', (ops.Custom,),
-                        {'__mindspore_signature__': signature})
-        op = op_class(f'{library}:fused_sgd_step', func_type='aot',
-                      out_shape=lambda *shapes: (1,), out_dtype=lambda *dtypes: mstype.float32)
-        op.add_prim_attr('side_effect_mem', True)
-        _ops_cache[key] = op
-    return _ops_cache[key]
+    return _fused_sgd_op(library_path(), count)
+
+
+@functools.cache  # one op per group size
+def _fused_sgd_op(library: str, count: int):
+    # the op writes the parameters and buffers (as ApplyMomentum does), so graph
+    # mode orders it after their readers
+    signature = tuple(
+        [sig.make_sig(f'param{i}', sig.sig_rw.RW_WRITE) for i in range(count)]
+        + [sig.make_sig(f'moment{i}', sig.sig_rw.RW_WRITE) for i in range(count)]
+        + [sig.make_sig(f'grad{i}') for i in range(count)]
+        + [sig.make_sig('lr'), sig.make_sig('hyper')])
+    op_class = type(f'FusedSGDStep{count}', (ops.Custom,), {'__mindspore_signature__': signature})
+    op = op_class(f'{library}:fused_sgd_step', func_type='aot',
+                  out_shape=lambda *shapes: (1,), out_dtype=lambda *dtypes: mstype.float32)
+    op.add_prim_attr('side_effect_mem', True)
+    return op

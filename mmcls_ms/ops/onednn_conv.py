@@ -20,6 +20,8 @@ Example:
     >>> from mmcls_ms.ops.onednn_conv import use_onednn_convs
     >>> n = use_onednn_convs(model)     # doctest: +SKIP
 """
+import functools
+
 import numpy as np
 from mindspore import Tensor, nn, ops
 from mindspore import dtype as mstype
@@ -45,9 +47,7 @@ def _forward_shape(x, w, b, geometry):
     return [x[0], w[0], out_h, out_w]
 
 
-_conv_ops_cache = {}
-
-
+@functools.cache  # one op per process: every convolution shares it
 def _conv_ops(library: str):
     """The forward Custom op with its bprop (one op for both backward passes).
 
@@ -55,8 +55,6 @@ def _conv_ops(library: str):
     MindSpore infers, and caches, output shapes from input shapes alone, so two
     convolutions with equal tensors but different strides must differ there.
     """
-    if library in _conv_ops_cache:
-        return _conv_ops_cache[library]
     backward = ops.Custom(f'{library}:conv2d_backward', func_type='aot',
                           out_shape=lambda dy, x, w, g: (x, w, [w[0]]),
                           out_dtype=lambda dy, x, w, g: (dy, dy, dy))
@@ -65,10 +63,8 @@ def _conv_ops(library: str):
         dx, dw, db = backward(dout, x, w, g)
         return dx, dw, db, ops.zeros_like(g)
 
-    forward = ops.Custom(f'{library}:conv2d_forward', func_type='aot', out_shape=_forward_shape,
-                         out_dtype=lambda x, w, b, g: x, bprop=bprop)
-    _conv_ops_cache[library] = forward
-    return forward
+    return ops.Custom(f'{library}:conv2d_forward', func_type='aot', out_shape=_forward_shape,
+                      out_dtype=lambda x, w, b, g: x, bprop=bprop)
 
 
 def _padding_hw(conv):

@@ -11,6 +11,8 @@ Example:
     >>> from mmcls_ms.ops.onednn_pool import use_onednn_pools
     >>> n = use_onednn_pools(model)     # doctest: +SKIP
 """
+import functools
+
 import numpy as np
 from mindspore import Tensor, nn, ops
 
@@ -28,22 +30,17 @@ def _pool_shape(x, geometry):
     return [x[0], x[1], out_h, out_w]
 
 
-_pool_ops_cache = {}
-
-
+@functools.cache  # one op per process: every pool shares it
 def _pool_op(library: str):
     """The forward Custom op, with a bprop through the backward op."""
-    if library not in _pool_ops_cache:
-        backward = ops.Custom(f'{library}:pool2d_backward', func_type='aot',
-                              out_shape=lambda dy, x, g: x, out_dtype=lambda dy, x, g: dy)
+    backward = ops.Custom(f'{library}:pool2d_backward', func_type='aot',
+                          out_shape=lambda dy, x, g: x, out_dtype=lambda dy, x, g: dy)
 
-        def bprop(x, g, out, dout):
-            return backward(dout, x, g), ops.zeros_like(g)
+    def bprop(x, g, out, dout):
+        return backward(dout, x, g), ops.zeros_like(g)
 
-        _pool_ops_cache[library] = ops.Custom(f'{library}:pool2d_forward', func_type='aot',
-                                              out_shape=_pool_shape,
-                                              out_dtype=lambda x, g: x, bprop=bprop)
-    return _pool_ops_cache[library]
+    return ops.Custom(f'{library}:pool2d_forward', func_type='aot', out_shape=_pool_shape,
+                      out_dtype=lambda x, g: x, bprop=bprop)
 
 
 def _settings(pool):

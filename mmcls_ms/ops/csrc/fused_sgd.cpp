@@ -61,13 +61,13 @@ void step(const Tensors &t, float lr, float momentum, float decay, bool nesterov
   Pool &pool = optimizer_runtime().pool;
   // below ~64K elements the fork-join costs more than it saves
   int tasks = static_cast<int>(std::min<int64_t>(pool.get_num_threads(), total / 65536 + 1));
+  const auto run = nesterov ? update<true> : update<false>;
   pool.parallel_for(tasks, [&](int task, int n_tasks) {
     const int64_t first = total * task / n_tasks, last = total * (task + 1) / n_tasks;
     int i = static_cast<int>(std::upper_bound(start.begin(), start.end(), first) -
                              start.begin()) - 1;
     for (int64_t at = first; at < last; ++i) {
       const int64_t begin = at - start[i], end = std::min(last, start[i + 1]) - start[i];
-      auto run = nesterov ? update<true> : update<false>;
       run(t.param(i) + begin, t.moment(i) + begin, t.grad(i) + begin, end - begin, lr,
           momentum, decay);
       at = start[i] + end;
