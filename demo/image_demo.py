@@ -37,8 +37,8 @@ def main(argv=None):
     import mmcls_ms  # noqa: F401  (chooses the oneDNN ISA before MindSpore runs)
     from mmcls_ms.apis import ImageClassificationInferencer
     from mmcls_ms.datasets.transforms import ImageReadError
-    from mmcls_ms.utils.download import DownloadError
-    from mmcls_ms.utils.checkpoint import CheckpointError
+    from mmcls_ms.weights.download import DownloadError
+    from mmcls_ms.weights.checkpoint import CheckpointError
 
     pretrained = args.checkpoint if args.checkpoint else True
     try:

@@ -5,7 +5,7 @@ Example:
     >>> inference_model('vgg16_8xb32_in1k', 'demo/bird.JPEG')['pred_class']  # doctest: +SKIP
 """
 # First, before anything imports MindSpore: choose a fast oneDNN ISA cap.
-from .utils.cpu_backend import ONEDNN_DECISION  # noqa: F401
+from .ops.cpu_backend import ONEDNN_DECISION  # noqa: F401
 from .version import __version__
 
 _API = ('list_models', 'get_model', 'init_model', 'inference_model',

@@ -55,7 +55,7 @@ class ImageClassificationInferencer:
         device: ``'cpu'``, ``'gpu'``, ``'npu'`` or None.
         classes: class names to report instead of the checkpoint's.
         mirror, url_mapping: where to fetch weights from (see
-            :mod:`mmcls_ms.utils.download`).
+            :mod:`mmcls_ms.weights.download`).
 
     Example:
         >>> inferencer = ImageClassificationInferencer(

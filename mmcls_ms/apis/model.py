@@ -14,7 +14,7 @@ from typing import Optional, Union
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from mmcls_ms.utils.download import UrlMapping
+from mmcls_ms.weights.download import UrlMapping
 from .model_index import ModelHub, ModelInfo
 
 _DEVICES = {'cpu': 'CPU', 'cuda': 'GPU', 'gpu': 'GPU', 'npu': 'Ascend', 'ascend': 'Ascend'}
@@ -105,7 +105,7 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
         pretrained: True for the zoo weights of a name (or the config's
             ``load_from``), a local checkpoint path (``.ckpt``, ``.safetensors``,
             ``.pth``, MindCV ``.ckpt``) or a URL.  URLs are cached, verified
-            and converted (see :mod:`mmcls_ms.utils.download`).
+            and converted (see :mod:`mmcls_ms.weights.download`).
         device: ``'cpu'``, ``'gpu'``/``'cuda'``, ``'npu'``; None keeps the default.
         device_map, offload_folder: accepted for mmpretrain compatibility; unused.
         url_mapping: ``(regex, replacement)`` rewriting the weight URL.
@@ -148,7 +148,7 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
     if pretrained:
         # fetch and convert first: the weights may need config changes
         # (MindCV's InceptionV3 averages without padding), merged before building
-        from .weights import checkpoint_meta, prepare_checkpoint
+        from mmcls_ms.weights.pretrained import checkpoint_meta, prepare_checkpoint
         checkpoint = prepare_checkpoint(pretrained, mirror=mirror, url_mapping=url_mapping)
         overrides = checkpoint_meta(checkpoint).get('model_overrides')
         if overrides:
@@ -159,7 +159,7 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
 
     dataset_meta = None
     if checkpoint:
-        from mmcls_ms.utils.checkpoint import load_checkpoint
+        from mmcls_ms.weights.checkpoint import load_checkpoint
         report = load_checkpoint(net, checkpoint, strict=False, logger=False)
         _warn_if_incomplete(report, pretrained)
         meta = report.meta or {}

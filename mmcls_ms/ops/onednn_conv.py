@@ -27,7 +27,7 @@ from mindspore import Tensor, nn, ops
 from mindspore import dtype as mstype
 
 from mmcls_ms.utils.cells import forget_compiled_graphs, replace_cells
-from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
+from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
 from .batch_norm_relu import relu_attribute, use_fused_bn_relu
 from .onednn_library import library_path
 from .onednn_pool import use_onednn_pools

@@ -3,7 +3,7 @@ training batch norm + ReLU that runs on the same thread pool).
 
 Imports nothing from MindSpore: ``import mmcls_ms`` calls :func:`library_path`
 before MindSpore runs a kernel, to decide the oneDNN ISA cap
-(``mmcls_ms.utils.cpu_backend``).  The library is compiled with the system
+(``mmcls_ms.ops.cpu_backend``).  The library is compiled with the system
 C++ compiler against the ``libdnnl.so.3`` that MindSpore ships, on first use
 (about 2 s), and cached in ``$MMCLS_MS_HOME/ops`` (default
 ``~/.cache/mmcls_ms/ops``) under a name keyed by the sources and the MindSpore

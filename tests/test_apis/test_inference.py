@@ -130,7 +130,7 @@ def test_model_without_config_is_refused():
 
 def test_init_model_is_get_model_with_a_checkpoint(tmp_path):
     from mmcls_ms.apis import init_model
-    from mmcls_ms.utils.checkpoint import save_checkpoint
+    from mmcls_ms.weights.checkpoint import save_checkpoint
     source = get_model(TINY_BN)
     path = save_checkpoint(source, str(tmp_path / 'tiny.ckpt'),
                            meta=dict(dataset_meta=dict(classes=[f'c{i}' for i in range(10)])))

@@ -7,7 +7,7 @@ import yaml
 
 from mmcls_ms.apis import get_model, list_models
 from mmcls_ms.apis.model_index import ModelHub, default_index_paths
-from mmcls_ms.utils.download import hash_prefix_of
+from mmcls_ms.weights.download import hash_prefix_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))

@@ -15,8 +15,8 @@ from pth_writer import write_pth
 
 from mmcls_ms.apis import get_model, list_models, register_model_index
 from mmcls_ms.apis.model_index import ModelHub
-from mmcls_ms.utils.converters import vgg_feature_indices
-from mmcls_ms.utils.download import ChecksumError, DownloadError
+from mmcls_ms.weights.converters import vgg_feature_indices
+from mmcls_ms.weights.download import ChecksumError, DownloadError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TINY_BN = os.path.join(HERE, 'data', 'tiny_vgg11bn_gap.py')

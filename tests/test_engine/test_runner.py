@@ -10,7 +10,7 @@ import pytest
 from mmcls_ms.engine import Hook, Runner
 from mmcls_ms.engine.runner import ConfigError
 from mmcls_ms.registry import HOOKS
-from mmcls_ms.utils.checkpoint import read_checkpoint
+from mmcls_ms.weights.checkpoint import read_checkpoint
 from engine_fixtures import tiny_cfg
 
 

@@ -12,7 +12,7 @@ MODULES = sorted(info.name for info in pkgutil.walk_packages(mmcls_ms.models.__p
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('name', MODULES + ['mmcls_ms.utils.cpu_backend'])
+@pytest.mark.parametrize('name', MODULES + ['mmcls_ms.ops.cpu_backend'])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mmcls_ms.datasets import prepare_digits
-from mmcls_ms.utils.checkpoint import read_checkpoint
+from mmcls_ms.weights.checkpoint import read_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 pytestmark = pytest.mark.skipif(not any(osp.isfile(osp.join(p, 'msrun'))

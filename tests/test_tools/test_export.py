@@ -30,7 +30,7 @@ def checkpoints(tmp_path_factory):
     """Trained-looking weights: random, then a few BN-statistics updates so the
     logits have a sane size (exports are compared on them)."""
     from mmcls_ms.apis import get_model
-    from mmcls_ms.utils.checkpoint import save_checkpoint
+    from mmcls_ms.weights.checkpoint import save_checkpoint
     folder = tmp_path_factory.mktemp('export')
     paths = {}
     for name, config, size in (('vgg', VGG, 32), ('inception', INCEPTION, 80)):

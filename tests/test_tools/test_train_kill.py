@@ -9,7 +9,7 @@ import sys
 import time
 
 from mmcls_ms.datasets import prepare_digits
-from mmcls_ms.utils.checkpoint import read_checkpoint
+from mmcls_ms.weights.checkpoint import read_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -18,7 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 import mmcls_ms  # noqa: E402,F401  (picks the oneDNN ISA before MindSpore starts)
-from mmcls_ms.utils.converters import MODELS, SRC_FORMATS, convert_checkpoint  # noqa: E402
+from mmcls_ms.weights.converters import MODELS, SRC_FORMATS, convert_checkpoint  # noqa: E402
 
 
 def parse_args(argv=None):

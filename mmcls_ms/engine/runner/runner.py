@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
-from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
+from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
 from mmcls_ms.utils.logging import get_logger
 from ..hooks import find_latest_checkpoint
 from ..hooks.hook import priority_value
@@ -508,7 +508,7 @@ class Runner:
 
     def save_checkpoint(self, path: str, save_optimizer: bool = True) -> str:
         """Write the model (and the training state) to ``path`` atomically."""
-        from mmcls_ms.utils.checkpoint import save_checkpoint
+        from mmcls_ms.weights.checkpoint import save_checkpoint
         self._check_finite_weights(path)
         meta = self.checkpoint_meta()
         self.call_hook('before_save_checkpoint', checkpoint=meta)
@@ -527,7 +527,7 @@ class Runner:
                     'or adding optim_wrapper.clip_grad=dict(max_norm=...).')
 
     def _load_or_resume(self, weights_only=False):
-        from mmcls_ms.utils.checkpoint import load_checkpoint
+        from mmcls_ms.weights.checkpoint import load_checkpoint
         resume = self.resume_from
         if resume and not weights_only:
             path = self.load_from if isinstance(self.load_from, str) else None
@@ -557,7 +557,7 @@ class Runner:
 
     def resume(self, path: str) -> None:
         """Restore model, optimizer, loss scale, EMA, schedulers and position."""
-        from mmcls_ms.utils.checkpoint import load_checkpoint
+        from mmcls_ms.weights.checkpoint import load_checkpoint
         report = load_checkpoint(self.model, path, strict=True, optimizer=self._train_state())
         meta = report.meta or {}
         if meta.get('seed') is not None and meta['seed'] != self.seed:

@@ -23,7 +23,7 @@ mmcls_ms names are mmpretrain's state-dict keys, with MindSpore's BN names:
    MindSpore's.  Its VGG convs have no bias (use zeros) and its InceptionV3
    needs ``pool_count_include_pad=False``.
 
-``mmcls_ms/utils/converters.py`` implements these rules for every model.
+``mmcls_ms/weights/converters.py`` implements these rules for every model.
 
 Every BN in mmcls_ms is built by ``mmcls_ms/models/utils/norm.py``, which
 converts the PyTorch-convention momentum in ``norm_cfg``.

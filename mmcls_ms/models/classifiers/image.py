@@ -37,7 +37,7 @@ class ImageClassifier(nn.Cell):
         head: head config or None (then ``construct`` returns the features).
         pretrained: mmpretrain's deprecated alias of a ``Pretrained`` init_cfg;
             must be None here (load checkpoints with
-            ``mmcls_ms.utils.checkpoint.load_checkpoint``).
+            ``mmcls_ms.weights.checkpoint.load_checkpoint``).
         train_cfg: mmpretrain batch augments; only None / an empty dict is
             supported.
         data_preprocessor: ``ClsDataPreprocessor`` config; ``type`` may be

@@ -7,9 +7,9 @@ import mindspore as ms
 import numpy as np
 import pytest
 
-from mmcls_ms.utils.checkpoint import (load_checkpoint, read_checkpoint, read_checkpoint_meta,
+from mmcls_ms.weights.checkpoint import (load_checkpoint, read_checkpoint, read_checkpoint_meta,
                                        save_state_dict)
-from mmcls_ms.utils.converters import (MODELS, canonical_model_name, convert_checkpoint,
+from mmcls_ms.weights.converters import (MODELS, canonical_model_name, convert_checkpoint,
                                        convert_state_dict, detect_model, detect_source_format,
                                        model_entries, vgg_feature_indices)
 

@@ -18,7 +18,7 @@ so a file can also be put there by hand on a machine without network.
   the cache path where the file can be placed by hand, and the mirror options.
 
 Example:
-    >>> from mmcls_ms.utils.download import download_checkpoint
+    >>> from mmcls_ms.weights.download import download_checkpoint
     >>> path = download_checkpoint(  # doctest: +SKIP
     ...     'https://download.mindspore.cn/toolkits/mindcv/vgg/vgg11-ef31d161.ckpt')
 """

@@ -10,7 +10,7 @@ A checkpoint is a MindSpore ``.ckpt`` (or ``.safetensors``) file holding
   config text, ``dataset_meta``, epoch, iter, scheduler and RNG states ...).
 
 Example:
-    >>> from mmcls_ms.utils.checkpoint import save_checkpoint, load_checkpoint
+    >>> from mmcls_ms.weights.checkpoint import save_checkpoint, load_checkpoint
     >>> save_checkpoint(model, 'work_dirs/epoch_1.ckpt', meta=dict(epoch=1))  # doctest: +SKIP
     >>> report = load_checkpoint(model, 'work_dirs/epoch_1.ckpt')              # doctest: +SKIP
     >>> report.meta['epoch'], report.missing_keys                              # doctest: +SKIP
@@ -417,7 +417,7 @@ def _reader_for(path):
         raise CheckpointError(
             f'{path!r} is a PyTorch checkpoint. Convert it first: '
             f'`python tools/model_converters/convert.py {path} out.ckpt` or '
-            '`mmcls_ms.utils.converters.convert_checkpoint(src, dst)`.')
+            '`mmcls_ms.weights.converters.convert_checkpoint(src, dst)`.')
     raise CheckpointError(
         f'{path!r} is not a checkpoint file mmcls_ms can read (neither a MindSpore .ckpt '
         'nor a .safetensors file). Check that you passed the right file.')
@@ -466,10 +466,10 @@ def _revise(state, revise_keys):
 def _resolve(path_or_url):
     if re.match(r'^https?://', str(path_or_url)):
         try:
-            from mmcls_ms.utils.download import download_checkpoint
+            from mmcls_ms.weights.download import download_checkpoint
         except ImportError as err:
             raise CheckpointError(
-                f'Cannot load {path_or_url!r}: URL support needs mmcls_ms.utils.download, '
+                f'Cannot load {path_or_url!r}: URL support needs mmcls_ms.weights.download, '
                 'which is not available. Download the file and pass its local path.') from err
         return download_checkpoint(path_or_url)
     return os.fspath(path_or_url)
@@ -575,7 +575,7 @@ def load_checkpoint(model, path_or_url: str, strict: bool = False,
     Args:
         model: a ``mindspore.nn.Cell``.
         path_or_url: local ``.ckpt``/``.safetensors`` file, or an http(s) URL
-            (downloaded with :func:`mmcls_ms.utils.download.download_checkpoint`).
+            (downloaded with :func:`mmcls_ms.weights.download.download_checkpoint`).
         strict: raise :class:`CheckpointError` on any missing, unexpected or
             shape-mismatched key.  Otherwise mismatched parameters are skipped
             with a warning (this is how a 1000-class checkpoint fine-tunes a

@@ -9,7 +9,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 'test_apis'))
 from http_server import LocalFileServer, unused_port  # noqa: E402
 
-from mmcls_ms.utils.download import (ChecksumError, DownloadError, cache_dir,  # noqa: E402
+from mmcls_ms.weights.download import (ChecksumError, DownloadError, cache_dir,  # noqa: E402
                                      download_checkpoint, file_name_of, hash_prefix_of,
                                      parse_url_mapping, resolve_source)
 

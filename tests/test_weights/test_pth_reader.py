@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from mmcls_ms.utils.pth_reader import (PthFormatError, UnsafePickleError, load_pth,
+from mmcls_ms.weights.pth_reader import (PthFormatError, UnsafePickleError, load_pth,
                                        load_pth_state_dict)
 
 
@@ -149,8 +149,8 @@ def test_not_a_zip_and_legacy_and_truncated(tmp_path):
 
 def test_import_does_not_pull_in_torch():
     import subprocess
-    code = ('import sys; import mmcls_ms.utils.pth_reader, mmcls_ms.utils.converters, '
-            'mmcls_ms.utils.checkpoint; assert "torch" not in sys.modules, "torch imported"')
+    code = ('import sys; import mmcls_ms.weights.pth_reader, mmcls_ms.weights.converters, '
+            'mmcls_ms.weights.checkpoint; assert "torch" not in sys.modules, "torch imported"')
     subprocess.run([sys.executable, '-c', code], check=True,
                    cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 

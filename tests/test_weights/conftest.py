@@ -33,7 +33,7 @@ def forward(model, inputs):
 
 
 def assert_logits_close(ours, ref, rtol=1e-4):
-    """The issue's bound: max |diff| <= rtol * max(1, max |logit|)."""
+    """The parity bound: max |diff| <= rtol * max(1, max |logit|)."""
     assert ours.shape == ref.shape, (ours.shape, ref.shape)
     diff = float(np.abs(ours - ref).max())
     bound = rtol * max(1.0, float(np.abs(ref).max()))

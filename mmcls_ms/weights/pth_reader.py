@@ -11,7 +11,7 @@ that a state dict needs (tensor/parameter rebuild functions, storage types,
 can run, so loading a checkpoint never executes code from the file.
 
 Example:
-    >>> from mmcls_ms.utils.pth_reader import load_pth
+    >>> from mmcls_ms.weights.pth_reader import load_pth
     >>> obj = load_pth('vgg16-397923af.pth')          # doctest: +SKIP
     >>> obj['features.0.weight'].shape                 # doctest: +SKIP
     (64, 3, 3, 3)

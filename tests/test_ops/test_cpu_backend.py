@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from mmcls_ms.utils.cpu_backend import (configure_onednn_isa, decide, is_affected_cpu,
+from mmcls_ms.ops.cpu_backend import (configure_onednn_isa, decide, is_affected_cpu,
                                         onednn_isa_level, requested_conv_backend)
 
 SKYLAKE_SP = {'sse4_1', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512dq',

@@ -5,7 +5,7 @@ tools/model_converters -> mmcls_ms model from configs/_base_/models -> same logi
 on the same inputs in eval mode: max |diff| <= 1e-4 * max(1, max |logit|), fp32, CPU.
 
 Run with the parity venv:  /work/venvs/parity/bin/python -m pytest -m "parity" \
-    tests/test_utils/test_parity_torchvision.py   (add `or slow` for all variants)
+    tests/test_weights/test_parity_torchvision.py   (add `or slow` for all variants)
 """
 import os
 import subprocess
@@ -17,8 +17,8 @@ import pytest
 torch = pytest.importorskip('torch')
 torchvision = pytest.importorskip('torchvision')
 
-from mmcls_ms.utils.checkpoint import load_checkpoint  # noqa: E402
-from mmcls_ms.utils.converters import convert_checkpoint  # noqa: E402
+from mmcls_ms.weights.checkpoint import load_checkpoint  # noqa: E402
+from mmcls_ms.weights.converters import convert_checkpoint  # noqa: E402
 
 pytestmark = pytest.mark.parity
 

@@ -45,7 +45,7 @@ are fast at every ISA level, so then no cap is set and the rest of the network
 built here, mmcls_ms warns and falls back to MindSpore's convolutions + cap.
 
 Example:
-    >>> from mmcls_ms.utils.cpu_backend import ONEDNN_DECISION
+    >>> from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
     >>> ONEDNN_DECISION.summary()   # doctest: +SKIP
     'ONEDNN_MAX_CPU_ISA=AVX2 (set by mmcls_ms: this CPU has AVX-512 ...)'
 """
@@ -155,7 +155,8 @@ def decide(environ=None, flags=None, machine=None, conv_backend='mindspore') -> 
             f'convolutions fall back to a naive kernel; set {ONEDNN_ENV} or '
             f'{OVERRIDE_ENV}=keep to override')
     shown = level or 'no x86-64 SIMD level'
-    return OneDNNDecision('', 'default', f'CPU not affected (oneDNN level {shown})')
+    return OneDNNDecision('', 'default', f'CPU not affected (oneDNN level {shown})',
+                          conv_backend)
 
 
 def requested_conv_backend(environ=None) -> str:

@@ -8,7 +8,7 @@ logits must match MindCV's (loaded from the same file) in eval mode:
 max |diff| <= 1e-4 * max(1, max |logit|), fp32, CPU.
 
 Run with the parity venv:  /work/venvs/parity/bin/python -m pytest -m parity \
-    tests/test_utils/test_parity_mindcv.py
+    tests/test_weights/test_parity_mindcv.py
 """
 import mindspore as ms
 import numpy as np
@@ -17,8 +17,8 @@ from mindspore import nn
 
 mindcv = pytest.importorskip('mindcv')
 
-from mmcls_ms.utils.checkpoint import load_checkpoint  # noqa: E402
-from mmcls_ms.utils.converters import convert_checkpoint  # noqa: E402
+from mmcls_ms.weights.checkpoint import load_checkpoint  # noqa: E402
+from mmcls_ms.weights.converters import convert_checkpoint  # noqa: E402
 
 pytestmark = pytest.mark.parity
 

@@ -15,7 +15,7 @@ keeps that tensor.  Values are copied bit for bit; only names change, plus:
   into the config when it builds the model.
 
 Example:
-    >>> from mmcls_ms.utils.converters import convert_checkpoint
+    >>> from mmcls_ms.weights.converters import convert_checkpoint
     >>> report = convert_checkpoint('vgg16-397923af.pth', 'vgg16.ckpt')  # doctest: +SKIP
     >>> report.src_format, report.model, len(report.missing)             # doctest: +SKIP
     ('torchvision', 'vgg16', 0)
@@ -406,7 +406,7 @@ def convert_state_dict(state: Dict[str, np.ndarray], src_format: str = 'auto',
 
     Example:
         >>> import numpy as np
-        >>> from mmcls_ms.utils.converters import vgg_feature_indices
+        >>> from mmcls_ms.weights.converters import vgg_feature_indices
         >>> src = {}
         >>> for _, tv in vgg_feature_indices(11, False):
         ...     src[f'features.{tv}.weight'] = np.zeros((2, 2, 3, 3), np.float32)
@@ -428,8 +428,8 @@ def convert_state_dict(state: Dict[str, np.ndarray], src_format: str = 'auto',
 
 def read_weights(path: str, progress: bool = False) -> Tuple[Dict[str, np.ndarray], dict]:
     """Read any supported weight file (.pth zip, .ckpt, .safetensors) into numpy."""
-    from mmcls_ms.utils.checkpoint import read_checkpoint, sniff_format
-    from mmcls_ms.utils.pth_reader import load_pth_state_dict
+    from mmcls_ms.weights.checkpoint import read_checkpoint, sniff_format
+    from mmcls_ms.weights.pth_reader import load_pth_state_dict
     if not os.path.isfile(path):
         raise FileNotFoundError(f'Source checkpoint not found: {path!r}')
     if sniff_format(path) in ('pth', 'pth-legacy'):
@@ -453,7 +453,7 @@ def convert_checkpoint(src_path: str, dst_path: str, src_format: str = 'auto',
         >>> r.meta['model_overrides']                                          # doctest: +SKIP
         {'backbone': {'pool_count_include_pad': False}}
     """
-    from mmcls_ms.utils.checkpoint import save_state_dict
+    from mmcls_ms.weights.checkpoint import save_state_dict
     state, src_meta = read_weights(src_path, progress=progress)
     out, report = _convert(state, src_format, model, progress)
     if report.missing:

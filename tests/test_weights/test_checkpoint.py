@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from mindspore import nn
 
-from mmcls_ms.utils.checkpoint import (META_KEY, CheckpointError, load_checkpoint,
+from mmcls_ms.weights.checkpoint import (META_KEY, CheckpointError, load_checkpoint,
                                        read_checkpoint, read_checkpoint_meta, save_checkpoint)
 
 
@@ -375,7 +375,7 @@ _WRITER = textwrap.dedent('''
     import mmcls_ms
     import mindspore as ms, numpy as np
     from mindspore import nn
-    from mmcls_ms.utils.checkpoint import save_checkpoint
+    from mmcls_ms.weights.checkpoint import save_checkpoint
 
     class Big(nn.Cell):
         def __init__(self):
@@ -439,10 +439,10 @@ def test_killed_writer_keeps_previous_checkpoint(tmp_path):
 
 
 # --------------------------------------------------------------------------- #
-# URLs (through mmcls_ms.utils.download, served on loopback)
+# URLs (through mmcls_ms.weights.download, served on loopback)
 # --------------------------------------------------------------------------- #
 def test_load_from_http_url(tmp_path, monkeypatch):
-    pytest.importorskip('mmcls_ms.utils.download')
+    pytest.importorskip('mmcls_ms.weights.download')
     served = tmp_path / 'served'
     served.mkdir()
     src = randomize(small_vgg('vgg11'))
