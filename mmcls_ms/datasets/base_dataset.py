@@ -96,7 +96,7 @@ class BaseDataset(ABC):
         if self._data_list is None:
             self._data_list = self._subset(self.load_data_list())
             if self._metainfo.get('classes') is not None:
-                self._check_labels(len(self._metainfo['classes']))
+                self.check_labels(len(self._metainfo['classes']))
 
     def _subset(self, data_list):
         """mmengine's ``indices``: an int keeps the first n samples, a list
@@ -112,13 +112,33 @@ class BaseDataset(ABC):
                              f'sample indices below {len(data_list)}, got '
                              f'{self._indices!r}.') from None
 
-    def _check_labels(self, num_classes):
-        for info in self._data_list:
-            label = info.get('gt_label')
-            if label is not None and not 0 <= label < num_classes:
-                where = info.get('ann_line') or info['img_path']
-                raise ValueError(f'{where}: label {label} is out of range for '
-                                 f'{num_classes} classes (0..{num_classes - 1}).')
+    def check_labels(self, num_classes: int, owner: str = 'classes') -> None:
+        """Refuse any label outside ``0..num_classes-1``, naming where it comes
+        from (the annotation file and line, or the image file of a class
+        folder).
+
+        Args:
+            num_classes: how many classes there are.
+            owner: the setting ``num_classes`` comes from, for the message:
+                ``'classes'`` (the dataset's) or e.g. ``'model.head.num_classes'``.
+
+        Example:
+            >>> ds.check_labels(10, 'model.head.num_classes')  # doctest: +SKIP
+            ValueError: data/train.txt:7: label 12 is out of range for ...
+        """
+        bad = [info for info in self.data_list
+               if info.get('gt_label') is not None and not 0 <= info['gt_label'] < num_classes]
+        if not bad:
+            return
+        first = bad[0]
+        where = first.get('ann_line') or first['img_path']
+        more = f' ({len(bad) - 1} more samples are out of range)' if len(bad) > 1 else ''
+        highest = max(info['gt_label'] for info in bad)
+        remedy = (f'give at least {highest + 1} class names' if owner == 'classes' else
+                  f'set {owner} to at least {highest + 1}')
+        raise ValueError(f'{where}: label {first["gt_label"]} is out of range for {num_classes} '
+                         f'classes (0..{num_classes - 1}, from {owner}){more}. Fix the labels, '
+                         f'or {remedy}.')
 
     @property
     def data_list(self):

@@ -28,22 +28,32 @@ Why this shape:
   decode-crop-resize.
 - A new ``GeneratorDataset`` is built per epoch (and for ``iter_from``), which
   is how the epoch and the resume position reach the workers.
+- An image that cannot be decoded ends the run with one ``ImageReadError``
+  naming the file, or, with ``skip_bad_images=True``, is skipped: training
+  (a sampler that pads, ``round_up=True``) takes the next readable sample of
+  the epoch in its place, so batches keep their size; evaluation leaves it
+  out.  Each skipped file is logged once, with a count per pass.
 """
 import copy
+import logging
 import math
+import multiprocessing
 import warnings
 
 import numpy as np
 
 from mmcls_ms.registry import DATA_SAMPLERS, DATASETS
+from mmcls_ms.utils.logging import LOGGER_NAME
 from .samplers import DefaultSampler
+from .transforms.loading import ImageReadError
 
 # dataloader keys of mmpretrain / PyTorch configs that have no meaning here
 IGNORED_KEYS = ('persistent_workers', 'pin_memory', 'prefetch_factor', 'timeout',
                 'worker_init_fn', 'multiprocessing_context', 'generator')
 COLLATE_FNS = ('default_collate', 'pseudo_collate')
-COLUMNS = ['inputs', 'gt_label', 'sample_idx']
+COLUMNS = ['inputs', 'gt_label', 'sample_idx', 'skipped']
 WORKER_TYPES = ('thread', 'process')
+logger = logging.getLogger(LOGGER_NAME)
 
 
 def collate_sample(out):
@@ -93,20 +103,69 @@ def stack_batch(rows):
 
 class BatchSource:
     """Random-access source whose row ``b`` is a whole batch: one hand-over per
-    batch instead of per image keeps MindSpore's per-row cost small."""
+    batch instead of per image keeps MindSpore's per-row cost small.
 
-    def __init__(self, source, batch_size):
+    A row is ``(inputs, gt_label, sample_idx, skipped)``; ``skipped`` holds
+    the sample indices of the unreadable images met while making it (only
+    with ``skip_bad_images``; otherwise the first one raises).
+    """
+
+    def __init__(self, source, batch_size, skip_bad_images=False, fill_skipped=True,
+                 name='dataloader'):
         self.source = source
         self.batch_size = batch_size
+        self.skip_bad_images = skip_bad_images
+        self.fill_skipped = fill_skipped
+        self.name = name
 
     def __len__(self):
         return math.ceil(len(self.source) / self.batch_size)
 
+    def _read(self, k, skipped):
+        """Row ``k`` of the source, or None when its image is unreadable and
+        skipping is on (its sample index goes to ``skipped``)."""
+        try:
+            return self.source[k]
+        except ImageReadError as err:
+            if not self.skip_bad_images:
+                raise ImageReadError(f'{err} {bad_image_hint(self.name)}') from err
+            skipped.append(int(self.source.indices[k]))
+            return None
+
+    def _substitute(self, k, skipped):
+        """The next readable sample of the epoch after position ``k``."""
+        n = len(self.source)
+        for step in range(1, n):
+            row = self._read((k + step) % n, skipped)
+            if row is not None:
+                return row
+        raise ImageReadError(f'{self.name}: none of the {n} images of this epoch can be '
+                             f'read (skip_bad_images=True). {bad_image_hint(self.name)}')
+
     def __getitem__(self, b):
         start = b * self.batch_size
         stop = min(start + self.batch_size, len(self.source))
-        batch = stack_batch([self.source[k] for k in range(start, stop)])
-        return batch['inputs'], batch['gt_label'], batch['sample_idx']
+        rows, skipped = [], []
+        for k in range(start, stop):
+            row = self._read(k, skipped)
+            if row is None and self.fill_skipped:
+                row = self._substitute(k, skipped)
+            if row is not None:
+                rows.append(row)
+        skipped = np.array(sorted(set(skipped)), np.int64)
+        if not rows:  # evaluation: every image of this batch was left out
+            return (np.zeros((0,), np.uint8), np.zeros((0,), np.int32),
+                    np.zeros((0,), np.int64), skipped)
+        batch = stack_batch(rows)
+        return batch['inputs'], batch['gt_label'], batch['sample_idx'], skipped
+
+
+def bad_image_hint(name):
+    """What to do about an unreadable image met by dataloader ``name``."""
+    phase = name[:-len('_dataloader')] if name.endswith('_dataloader') else 'train'
+    return (f'List every bad file with `python tools/misc/verify_dataset.py CONFIG --phase '
+            f'{phase}` and remove or replace them, or set {name}.skip_bad_images=True to '
+            'skip them.')
 
 
 class DataLoader:
@@ -124,6 +183,9 @@ class DataLoader:
         drop_last (bool): drop the last incomplete batch.
         seed (int): seeds the per-sample augmentation.
         worker_type (str): 'thread' (default) or 'process' workers.
+        skip_bad_images (bool): skip images that cannot be decoded instead of
+            ending the run (each is logged once; see the module docstring).
+        name (str): the config key of this loader, for messages.
 
     Example:
         >>> loader = build_dataloader(cfg, seed=0)  # doctest: +SKIP
@@ -132,13 +194,16 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size, sampler, num_workers=0, drop_last=False, seed=0,
-                 worker_type='thread'):
+                 worker_type='thread', skip_bad_images=False, name='dataloader'):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be a positive int, got {batch_size!r}.')
         if not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError(f'num_workers must be an int >= 0, got {num_workers!r}.')
         if worker_type not in WORKER_TYPES:
             raise ValueError(f'worker_type must be one of {WORKER_TYPES}, got {worker_type!r}.')
+        if not isinstance(skip_bad_images, bool):
+            raise ValueError(f'{name}.skip_bad_images must be True or False, got '
+                             f'{skip_bad_images!r}.')
         self.dataset = dataset
         self.batch_size = batch_size
         self.sampler = sampler
@@ -146,6 +211,10 @@ class DataLoader:
         self.drop_last = drop_last
         self.seed = seed
         self.worker_type = worker_type
+        self.skip_bad_images = skip_bad_images
+        self.name = name
+        # sample index -> reason, for every unreadable image skipped so far
+        self.skipped = {}
 
     @property
     def epoch(self):
@@ -175,18 +244,49 @@ class DataLoader:
         source = EpochSource(self.dataset, indices, self.seed, self.epoch)
         if len(source) == 0:
             return iter(())
-        if self.num_workers == 0:
-            return self._iter_in_process(source)
-        return self._iter_mindspore(source)
+        # a sampler that pads (training) may repeat samples: fill a skipped
+        # image's place; evaluation must not count a sample twice: leave it out
+        batches = BatchSource(source, self.batch_size, self.skip_bad_images,
+                              fill_skipped=getattr(self.sampler, 'round_up', True),
+                              name=self.name)
+        rows = (self._iter_in_process(batches) if self.num_workers == 0 else
+                self._iter_mindspore(batches))
+        return self._batches(rows)
 
-    def _iter_in_process(self, source):
-        for start in range(0, len(source), self.batch_size):
-            yield stack_batch([source[k] for k in
-                               range(start, min(start + self.batch_size, len(source)))])
+    def _batches(self, rows):
+        """Batch dicts from ``(inputs, gt_label, sample_idx, skipped)`` rows;
+        logs each skipped image once, and a count per pass."""
+        skipped_now = set()
+        for inputs, labels, idx, skipped in rows:
+            for i in skipped.tolist():
+                skipped_now.add(i)
+                if i not in self.skipped:
+                    self.skipped[i] = self._skip_reason(i)
+                    logger.warning(
+                        f'{self.name}: skipped an unreadable image (skip_bad_images=True): '
+                        f'{self.skipped[i]}')
+            if len(idx):
+                yield {'inputs': inputs, 'gt_label': labels, 'sample_idx': idx}
+        if skipped_now:
+            logger.warning(
+                f'{self.name}: {len(skipped_now)} unreadable image(s) skipped in this pass '
+                f'(epoch {self.epoch + 1}; {len(self.skipped)} different files so far).')
 
-    def _iter_mindspore(self, source):
+    def _skip_reason(self, idx):
+        """The decoder's message for sample ``idx`` (read again here: a worker
+        process cannot hand back text)."""
+        try:
+            self.dataset.prepare_data(idx, self.seed, self.epoch)
+        except ImageReadError as err:
+            return str(err)
+        return f'sample {idx}'
+
+    def _iter_in_process(self, batches):
+        for b in range(len(batches)):
+            yield batches[b]
+
+    def _iter_mindspore(self, batches):
         import mindspore.dataset as ds  # import here: building configs needs no MindSpore
-        batches = BatchSource(source, self.batch_size)
         workers = min(self.num_workers, len(batches))
         dataset = ds.GeneratorDataset(
             batches, column_names=COLUMNS, shuffle=False, num_parallel_workers=workers,
@@ -195,15 +295,17 @@ class DataLoader:
                                                  do_copy=False)
         done = 0
         try:
-            for inputs, labels, idx in iterator:
-                yield {'inputs': inputs, 'gt_label': labels, 'sample_idx': idx}
+            for row in iterator:
+                yield row
                 done += 1
         except RuntimeError:
             # MindSpore wraps a worker's error in a long RuntimeError. Batches
-            # are deterministic, so redo the failing one here to raise the
-            # original, readable error (e.g. ImageReadError naming the file).
-            if done < len(batches):
-                batches[done]
+            # are deterministic, so redo them here from the first one not
+            # delivered (workers run ahead) to raise the original, readable
+            # error (e.g. ImageReadError naming the file).
+            ahead = 64 + 4 * workers * ds.config.get_prefetch_size()
+            for b in range(done, min(len(batches), done + ahead)):
+                batches[b]
             raise
         finally:
             iterator.stop()
@@ -211,22 +313,43 @@ class DataLoader:
     def __repr__(self):
         return (f'{type(self).__name__}(batch_size={self.batch_size}, num_batches={len(self)}, '
                 f'num_workers={self.num_workers}, drop_last={self.drop_last}, seed={self.seed}, '
-                f'sampler={self.sampler!r}, dataset={type(self.dataset).__name__})')
+                f'skip_bad_images={self.skip_bad_images}, sampler={self.sampler!r}, '
+                f'dataset={type(self.dataset).__name__})')
 
 
-def build_dataloader(dataloader_cfg, seed=None, rank=0, world_size=1):
+def clamp_num_workers(num_workers, name='dataloader'):
+    """``num_workers`` capped at the number of CPU cores, as MindSpore requires.
+
+    mmpretrain's configs ask for 5 workers; MindSpore refuses more parallel
+    workers than cores, so fewer are used, with one warning.
+
+    Example:
+        >>> clamp_num_workers(1)
+        1
+    """
+    cores = multiprocessing.cpu_count()  # the bound MindSpore checks against
+    if num_workers > cores:
+        logger.warning(f'{name}.num_workers={num_workers} is more than the {cores} CPU cores '
+                       f'MindSpore allows; using {cores} workers.')
+        return cores
+    return num_workers
+
+
+def build_dataloader(dataloader_cfg, seed=None, rank=0, world_size=1, name='dataloader'):
     """Build a ``DataLoader`` from an mmpretrain-style dataloader config.
 
     Args:
-        dataloader_cfg (dict): ``batch_size``, ``num_workers``, ``dataset``
-            (config or object), ``sampler=dict(type='DefaultSampler',
-            shuffle=...)``, optional ``drop_last`` (default False),
-            ``worker_type`` ('thread' | 'process').  PyTorch-only keys
-            (``persistent_workers``, ``pin_memory``, ``collate_fn``...) are
-            accepted and ignored.
+        dataloader_cfg (dict): ``batch_size``, ``num_workers`` (capped at the
+            number of CPU cores), ``dataset`` (config or object),
+            ``sampler=dict(type='DefaultSampler', shuffle=...)``, optional
+            ``drop_last`` (default False), ``worker_type`` ('thread' |
+            'process'), ``skip_bad_images`` (default False).  PyTorch-only
+            keys (``persistent_workers``, ``pin_memory``, ``collate_fn``...)
+            are accepted and ignored.
         seed (int, optional): order and augmentation seed; None draws one.
             Every rank must get the same seed.
         rank, world_size (int): this process's shard.
+        name (str): the config key (``'train_dataloader'``...), for messages.
 
     Example:
         >>> loader = build_dataloader(dict(
@@ -240,11 +363,11 @@ def build_dataloader(dataloader_cfg, seed=None, rank=0, world_size=1):
         cfg.pop(key, None)
     collate = cfg.pop('collate_fn', None)
     if collate is not None:
-        name = collate.get('type') if isinstance(collate, dict) else getattr(collate, '__name__',
-                                                                             collate)
-        if name not in COLLATE_FNS:
-            warnings.warn(f'collate_fn {name!r} is ignored: batches are always stacked numpy '
-                          'arrays (inputs, gt_label, sample_idx).')
+        collate_name = collate.get('type') if isinstance(collate, dict) else getattr(
+            collate, '__name__', collate)
+        if collate_name not in COLLATE_FNS:
+            warnings.warn(f'collate_fn {collate_name!r} is ignored: batches are always stacked '
+                          'numpy arrays (inputs, gt_label, sample_idx).')
     if 'batch_sampler' in cfg and cfg.pop('batch_sampler') is not None:
         raise ValueError('dataloader batch_sampler is not supported; use sampler + batch_size.')
     try:
@@ -256,9 +379,12 @@ def build_dataloader(dataloader_cfg, seed=None, rank=0, world_size=1):
     num_workers = cfg.pop('num_workers', 0)
     drop_last = cfg.pop('drop_last', False)
     worker_type = cfg.pop('worker_type', 'thread')
+    skip_bad_images = cfg.pop('skip_bad_images', False)
     sampler_cfg = cfg.pop('sampler', None) or dict(type='DefaultSampler', shuffle=True)
     if cfg:
         raise KeyError(f'Unknown dataloader config keys {sorted(cfg)}.')
+    if isinstance(num_workers, int):
+        num_workers = clamp_num_workers(num_workers, name)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (1 << 31))
     if isinstance(dataset, dict):
@@ -269,7 +395,8 @@ def build_dataloader(dataloader_cfg, seed=None, rank=0, world_size=1):
     sampler = DATA_SAMPLERS.build(
         sampler_cfg, default_args=dict(dataset=dataset, rank=rank, world_size=world_size))
     return DataLoader(dataset, batch_size, sampler, num_workers=num_workers,
-                      drop_last=drop_last, seed=seed, worker_type=worker_type)
+                      drop_last=drop_last, seed=seed, worker_type=worker_type,
+                      skip_bad_images=skip_bad_images, name=name)
 
 
 __all__ = ['DataLoader', 'build_dataloader', 'DefaultSampler']

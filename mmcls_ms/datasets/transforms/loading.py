@@ -7,8 +7,12 @@ import numpy as np
 from mmcls_ms.registry import TRANSFORMS
 
 
-class ImageReadError(IOError):
-    """An image file that is missing, unreadable or not a decodable image."""
+class ImageReadError(OSError, ValueError):
+    """An image file that is missing, unreadable or not a decodable image.
+
+    Also a ``ValueError``: it is bad input, so the command-line tools end
+    with its one-line message rather than a traceback.
+    """
 
 
 def _decode_pillow(buf, path, color_type):
@@ -58,8 +62,7 @@ def read_image(path, color_type='color', backend='cv2'):
     if img is None:
         raise ImageReadError(
             f'Cannot decode image file {path!r} ({buf.size} bytes): it is corrupt or not an '
-            'image format OpenCV reads. Run `python tools/misc/verify_dataset.py CONFIG` to '
-            'list every bad file of a dataset.')
+            'image format OpenCV reads.')
     if img.ndim == 2:
         img = img[..., None]
     return img

@@ -220,8 +220,14 @@ class Runner:
             if split == 'train':
                 # a short last batch would compile a second training graph
                 cfg.setdefault('drop_last', True)
+            num_classes, owner = self._model_num_classes()
             self._loaders[split] = build_dataloader(cfg, seed=self.seed, rank=self.rank,
-                                                    world_size=self.world_size)
+                                                    world_size=self.world_size,
+                                                    name=f'{split}_dataloader')
+            if num_classes is not None and hasattr(self._loaders[split].dataset,
+                                                   'check_labels'):
+                # a label the head has no output for would silently train as all-zero target
+                self._loaders[split].dataset.check_labels(num_classes, owner)
         return self._loaders[split]
 
     @property
@@ -305,15 +311,21 @@ class Runner:
         self.add_train_state('step', self.train_step)
         self.val_loop = self._build_eval_loop('val') if self._has_val() else None
 
+    def _model_num_classes(self):
+        """``(count, config key)`` of the model's classes, or ``(None, None)``."""
+        head_classes = getattr(getattr(self.model, 'head', None), 'num_classes', None)
+        if isinstance(head_classes, int) and head_classes > 0:
+            return head_classes, 'model.head.num_classes'
+        backbone_classes = getattr(getattr(self.model, 'backbone', None), 'num_classes', None)
+        if isinstance(backbone_classes, int) and backbone_classes > 0:
+            return backbone_classes, 'model.backbone.num_classes'
+        return None, None
+
     def _check_num_classes(self, dataset):
         """Fail before training when the head has fewer outputs than classes."""
         classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
-        head = getattr(self.model, 'head', None)
-        num_classes = getattr(head, 'num_classes', None)
-        backbone_classes = getattr(getattr(self.model, 'backbone', None), 'num_classes', None)
-        if num_classes is None and isinstance(backbone_classes, int) and backbone_classes > 0:
-            num_classes = backbone_classes
-        if classes and isinstance(num_classes, int) and num_classes < len(classes):
+        num_classes, _ = self._model_num_classes()
+        if classes and num_classes is not None and num_classes < len(classes):
             raise ValueError(
                 f'The model predicts {num_classes} classes but the training data has '
                 f'{len(classes)}. Set model.head.num_classes={len(classes)} (or '
