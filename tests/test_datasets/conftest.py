@@ -48,6 +48,15 @@ def image_files(tmp_path_factory):
         data = f.read()
     with open(files['truncated'], 'wb') as f:
         f.write(data[:len(data) // 2])
+    # bytes zeroed in the middle of the scan: OpenCV decodes it (garbage pixels
+    # from there on) and libjpeg only prints "Corrupt JPEG data" on stderr
+    files['corrupt_middle'] = str(root / 'corrupt_middle.jpg')
+    middle = len(data) // 2
+    with open(files['corrupt_middle'], 'wb') as f:
+        f.write(data[:middle] + bytes(500) + data[middle + 500:])
+    files['not_image'] = str(root / 'notes.jpg')
+    with open(files['not_image'], 'w') as f:
+        f.write('these are my notes, not a picture\n')
     files['empty'] = str(root / 'empty.png')
     open(files['empty'], 'wb').close()
     files['bgr'] = bgr

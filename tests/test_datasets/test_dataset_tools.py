@@ -41,7 +41,8 @@ train_dataloader = dict(
 def test_verify_dataset_lists_every_bad_file(tmp_path, image_files, write_folders, capsys):
     root = tmp_path / 'data'
     write_folders(str(root / 'train'), {'a': 3, 'b': 2})
-    for kind in ('corrupt', 'truncated', 'empty', 'rgba', 'png16', 'gray'):
+    for kind in ('corrupt', 'truncated', 'empty', 'rgba', 'png16', 'gray', 'corrupt_middle',
+                 'not_image'):
         ext = osp.splitext(image_files[kind])[1]
         shutil.copy(image_files[kind], root / 'train' / 'b' / f'{kind}{ext}')
     out_path = tmp_path / 'broken.log'
@@ -52,9 +53,14 @@ def test_verify_dataset_lists_every_bad_file(tmp_path, image_files, write_folder
     assert exc.value.code == 1
     listed = out_path.read_text().splitlines()
     names = sorted(osp.basename(line.split('\t')[0]) for line in listed)
-    assert names == ['corrupt.jpg', 'empty.png', 'truncated.jpg']
+    assert names == ['corrupt.jpg', 'corrupt_middle.jpg', 'empty.png', 'not_image.jpg',
+                     'truncated.jpg']
     assert any('truncated JPEG' in line for line in listed)
-    assert '3 of 11 images are bad' in capsys.readouterr().out
+    assert any('corrupt_middle.jpg\tdecoder warning: Corrupt JPEG data' in line
+               for line in listed)
+    out = capsys.readouterr().out
+    assert '5 of 13 images are bad' in out
+    assert all(name in out for name in names)
 
 
 def test_verify_dataset_passes_a_clean_dataset(tmp_path, write_folders, capsys):

@@ -1,8 +1,13 @@
+import logging
+import multiprocessing
+import os.path as osp
+
 import numpy as np
 import pytest
 
 from mmcls_ms.datasets import DefaultSampler, build_dataloader
 from mmcls_ms.datasets.transforms import ImageReadError
+from mmcls_ms.utils.logging import LOGGER_NAME
 
 TRAIN_PIPELINE = [
     dict(type='LoadImageFromFile'),
@@ -150,3 +155,98 @@ def test_infinite_sampler_config_pads_like_training(tiny_root):
     loader = build_dataloader(loader_cfg(tiny_root, sampler=dict(type='InfiniteSampler')),
                               seed=0, rank=1, world_size=2)
     assert len(loader.sampler) == 13 and len(loader) == 4
+
+
+@pytest.fixture
+def root_with_bad_images(tmp_path, write_folders):
+    """12 readable images and 2 that cannot be decoded (samples 4 and 9)."""
+    write_folders(str(tmp_path / 'train'), {'a': 6, 'b': 6})
+    (tmp_path / 'train' / 'a' / '003b.png').write_bytes(b'not an image, named .png')
+    (tmp_path / 'train' / 'b' / '002b.jpg').write_bytes(b'')
+    return str(tmp_path)
+
+
+def bad_indices(loader):
+    return [i for i, info in enumerate(loader.dataset.data_list)
+            if osp.basename(info['img_path']) in ('003b.png', '002b.jpg')]
+
+
+class LogLines(logging.Handler):
+    """The messages of the mmcls_ms logger while the test runs."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture
+def log_lines():
+    handler = LogLines()
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.addHandler(handler)
+    yield handler.lines
+    logger.removeHandler(handler)
+
+
+def test_a_bad_image_in_a_later_batch_names_the_file(root_with_bad_images):
+    # workers run ahead of the batch being handed over: the readable error
+    # must come from the batch that failed, not the first one not delivered
+    cfg = loader_cfg(root_with_bad_images, batch_size=2, num_workers=2,
+                     sampler=dict(type='DefaultSampler', shuffle=False))
+    loader = build_dataloader(cfg, seed=0, name='val_dataloader')
+    with pytest.raises(ImageReadError) as err:
+        collect(loader)
+    message = str(err.value)
+    assert '003b.png' in message and '--phase val' in message
+    assert 'val_dataloader.skip_bad_images=True' in message
+
+
+@pytest.mark.parametrize('workers, wtype', [(0, 'thread'), (2, 'thread'), (2, 'process')])
+def test_training_skips_bad_images_and_keeps_batches_full(root_with_bad_images, log_lines,
+                                                          workers, wtype):
+    loader = build_dataloader(loader_cfg(root_with_bad_images, num_workers=workers,
+                                         worker_type=wtype, skip_bad_images=True),
+                              seed=0, name='train_dataloader')
+    bad = bad_indices(loader)
+    for epoch in (0, 1):
+        loader.set_epoch(epoch)
+        batches = collect(loader)
+        assert [len(b['sample_idx']) for b in batches] == [4, 4, 4, 2]
+        seen = set(np.concatenate([b['sample_idx'] for b in batches]).tolist())
+        assert not seen & set(bad) and seen == set(range(14)) - set(bad)
+    assert sorted(loader.skipped) == bad
+    skipped_lines = [m for m in log_lines if 'skipped an unreadable image' in m]
+    assert len(skipped_lines) == 2  # once per file, not once per epoch
+    assert any('003b.png' in m for m in skipped_lines)
+    assert any('002b.jpg' in m and 'empty' in m for m in skipped_lines)
+    counts = [m for m in log_lines if '2 unreadable image(s) skipped' in m]
+    assert len(counts) == 2  # one count per epoch
+
+
+def test_evaluation_leaves_bad_images_out(root_with_bad_images, log_lines):
+    cfg = loader_cfg(root_with_bad_images, batch_size=1, num_workers=2, skip_bad_images=True,
+                     sampler=dict(type='DefaultSampler', shuffle=False))
+    loader = build_dataloader(cfg, seed=0, name='test_dataloader')
+    bad = bad_indices(loader)
+    order = np.concatenate([b['sample_idx'] for b in collect(loader)]).tolist()
+    assert order == [i for i in range(14) if i not in bad]  # each readable sample once
+    assert any(m.startswith('test_dataloader: 2 unreadable') for m in log_lines)
+
+
+def test_skip_bad_images_must_be_a_bool(tiny_root):
+    with pytest.raises(ValueError, match='train_dataloader.skip_bad_images'):
+        build_dataloader(loader_cfg(tiny_root, skip_bad_images='yes'),
+                         name='train_dataloader')
+
+
+def test_num_workers_above_the_core_count_is_capped(tiny_root, log_lines):
+    cores = multiprocessing.cpu_count()
+    cfg = loader_cfg(tiny_root, batch_size=1, num_workers=cores + 3)
+    loader = build_dataloader(cfg, seed=0, name='train_dataloader')
+    assert loader.num_workers == cores
+    assert log_lines == [f'train_dataloader.num_workers={cores + 3} is more than the {cores} '
+                         f'CPU cores MindSpore allows; using {cores} workers.']
+    assert len(collect(loader)) == 25  # MindSpore accepts the capped count

@@ -3,15 +3,16 @@
     python tools/misc/verify_dataset.py CONFIG [--phase train] [--num-process 2] \\
         [--out-path brokenfiles.log] [--cfg-options KEY=VALUE ...]
 
-Each file is read and decoded (in parallel processes); JPEGs without their
-end-of-image marker and PNGs without their IEND chunk count as truncated,
-because OpenCV decodes those silently with grey or black rows.  Every bad file
-is printed with the reason and written to ``--out-path``; the exit status is 1
-when any file is bad.
+Each file is read and decoded with OpenCV, as training reads it (in parallel
+processes).  A file is bad when it is empty, cannot be decoded, lacks its end
+marker (a truncated JPEG or PNG, which OpenCV fills with grey or black rows),
+or decodes with a decoder warning such as libjpeg's "Corrupt JPEG data" (the
+pixels are garbage from there on); see ``mmcls_ms/datasets/image_check.py``.
+Every bad file is printed with the reason and written to ``--out-path``; the
+exit status is 1 when any file is bad.
 """
 import argparse
 import multiprocessing
-import os
 import os.path as osp
 import sys
 
@@ -32,49 +33,21 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def truncation_problem(path, head, tail):
-    """A reason string when the file looks truncated, else None."""
-    if head.startswith(b'\xff\xd8'):  # JPEG: must end with EOI (trailing padding is allowed)
-        if b'\xff\xd9' not in tail:
-            return 'truncated JPEG (no end-of-image marker)'
-    elif head.startswith(b'\x89PNG\r\n\x1a\n'):
-        if b'IEND' not in tail:
-            return 'truncated PNG (no IEND chunk)'
-    return None
-
-
 def check_image(path):
-    """``(path, None)`` when the image is fine, else ``(path, reason)``."""
-    from mmcls_ms.datasets.transforms.loading import read_image
+    """``(path, None)`` when the image is sound, else ``(path, reason)``."""
+    from mmcls_ms.datasets.image_check import find_image_problem
     try:
-        size = os.path.getsize(path)
-        with open(path, 'rb') as f:
-            head = f.read(16)
-            f.seek(max(0, size - 64))
-            tail = f.read()
-        problem = truncation_problem(path, head, tail)
-        if problem:
-            return path, problem
-        img = read_image(path)
-        if min(img.shape[:2]) < 1:
-            return path, f'empty image of shape {img.shape}'
+        return path, find_image_problem(path)
     except Exception as err:  # report every kind of failure, never stop the scan
-        return path, str(err)
-    return path, None
+        return path, f'{type(err).__name__}: {err}'
 
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmcls_ms.registry import DATASETS
-    from mmcls_ms.utils.config import load_config
+    from mmcls_ms.datasets.config_dataset import build_config_dataset
     from mmcls_ms.utils.progress import track
-    cfg = load_config(args.config, args.cfg_options)
-    key = f'{args.phase}_dataloader'
-    if key not in cfg:
-        raise KeyError(f'{args.config} has no {key!r}.')
-    dataset_cfg = dict(cfg[key]['dataset'])
-    dataset_cfg['pipeline'] = []  # only the file list is needed
-    dataset = DATASETS.build(dataset_cfg)
+    # only the file list is needed: no pipeline
+    dataset = build_config_dataset(args.config, args.phase, args.cfg_options, pipeline=[])
     paths = [info['img_path'] for info in dataset.data_list]
     bad = []
     with multiprocessing.get_context('fork').Pool(max(1, args.num_process)) as pool:

@@ -64,14 +64,9 @@ def main(argv=None):
     args = parse_args(argv)
     import cv2
     import numpy as np
-    from mmcls_ms.registry import DATASETS
-    from mmcls_ms.utils.config import load_config
+    from mmcls_ms.datasets.config_dataset import build_config_dataset
     from mmcls_ms.utils.progress import track
-    cfg = load_config(args.config, args.cfg_options)
-    key = f'{args.phase}_dataloader'
-    if key not in cfg:
-        raise KeyError(f'{args.config} has no {key!r}.')
-    dataset = DATASETS.build(cfg[key]['dataset'])
+    dataset = build_config_dataset(args.config, args.phase, args.cfg_options)
     if len(dataset) == 0:
         raise ValueError(f'The {args.phase} dataset is empty.')
     num = min(args.num_images, len(dataset))

@@ -34,6 +34,34 @@ def _decode_pillow(buf, path, color_type):
     return arr if color_type == 'grayscale' else np.ascontiguousarray(arr[..., ::-1])
 
 
+PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+
+
+def png_chunk_problem(buf: np.ndarray):
+    """A reason when a PNG chunk claims more bytes than the file holds, else None.
+
+    OpenCV believes such a length: a few damaged bytes make it spend seconds
+    and gigabytes before it gives up, so this is checked first.
+
+    Example:
+        >>> png_chunk_problem(np.frombuffer(PNG_SIGNATURE + b'xxxxIHDR', np.uint8))
+        'corrupt PNG: a chunk at byte 8 claims 2021161080 bytes, the file has 8 more'
+    """
+    data = memoryview(buf)
+    if bytes(data[:8]) != PNG_SIGNATURE:
+        return None
+    pos = 8
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos:pos + 4], 'big')
+        if length > len(data) - pos - 12:
+            return (f'corrupt PNG: a chunk at byte {pos} claims {length} bytes, the file has '
+                    f'{len(data) - pos} more')
+        if bytes(data[pos + 4:pos + 8]) == b'IEND':
+            break
+        pos += length + 12  # length, type, data, CRC
+    return None
+
+
 def read_image(path, color_type='color', backend='cv2'):
     """Decode ``path`` with OpenCV; always returns HxWx3 uint8 BGR for 'color'.
 
@@ -54,6 +82,9 @@ def read_image(path, color_type='color', backend='cv2'):
         raise ImageReadError(f'Cannot read image file {path!r}: {err}') from err
     if buf.size == 0:
         raise ImageReadError(f'Image file {path!r} is empty (0 bytes).')
+    problem = png_chunk_problem(buf)
+    if problem:
+        raise ImageReadError(f'Cannot decode image file {path!r}: {problem}.')
     if backend == 'pillow':
         img = _decode_pillow(buf, path, color_type)
         return img[..., None] if img.ndim == 2 else img
