@@ -48,8 +48,8 @@ def decode_with_warnings(buf: np.ndarray) -> Tuple[Optional[np.ndarray], str]:
     """``cv2.imdecode(buf)`` and the text the decoder printed on fd 2 meanwhile.
 
     Example:
-        >>> img, warnings = decode_with_warnings(np.fromfile('a.jpg', np.uint8))  # doctest: +SKIP
-        >>> warnings
+        >>> img, printed = decode_with_warnings(np.fromfile('a.jpg', np.uint8))  # doctest: +SKIP
+        >>> printed  # doctest: +SKIP
         'Corrupt JPEG data: premature end of data segment\\n'
     """
     global _capture_file

@@ -160,8 +160,13 @@ class BatchSource:
         return batch['inputs'], batch['gt_label'], batch['sample_idx'], skipped
 
 
-def bad_image_hint(name):
-    """What to do about an unreadable image met by dataloader ``name``."""
+def bad_image_hint(name: str) -> str:
+    """What to do about an unreadable image met by dataloader ``name``.
+
+    Example:
+        >>> bad_image_hint('val_dataloader')[:60]
+        'List every bad file with `python tools/misc/verify_dataset.p'
+    """
     phase = name[:-len('_dataloader')] if name.endswith('_dataloader') else 'train'
     return (f'List every bad file with `python tools/misc/verify_dataset.py CONFIG --phase '
             f'{phase}` and remove or replace them, or set {name}.skip_bad_images=True to '
@@ -196,11 +201,12 @@ class DataLoader:
     def __init__(self, dataset, batch_size, sampler, num_workers=0, drop_last=False, seed=0,
                  worker_type='thread', skip_bad_images=False, name='dataloader'):
         if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f'batch_size must be a positive int, got {batch_size!r}.')
+            raise ValueError(f'{name}.batch_size must be a positive int, got {batch_size!r}.')
         if not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(f'num_workers must be an int >= 0, got {num_workers!r}.')
+            raise ValueError(f'{name}.num_workers must be an int >= 0, got {num_workers!r}.')
         if worker_type not in WORKER_TYPES:
-            raise ValueError(f'worker_type must be one of {WORKER_TYPES}, got {worker_type!r}.')
+            raise ValueError(f'{name}.worker_type must be one of {WORKER_TYPES}, got '
+                             f'{worker_type!r}.')
         if not isinstance(skip_bad_images, bool):
             raise ValueError(f'{name}.skip_bad_images must be True or False, got '
                              f'{skip_bad_images!r}.')
@@ -317,7 +323,7 @@ class DataLoader:
                 f'dataset={type(self.dataset).__name__})')
 
 
-def clamp_num_workers(num_workers, name='dataloader'):
+def clamp_num_workers(num_workers: int, name: str = 'dataloader') -> int:
     """``num_workers`` capped at the number of CPU cores, as MindSpore requires.
 
     mmpretrain's configs ask for 5 workers; MindSpore refuses more parallel

@@ -1,5 +1,6 @@
 """``LoadImageFromFile``: read an image file into an HxWx3 uint8 BGR array."""
 import os
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -37,7 +38,7 @@ def _decode_pillow(buf, path, color_type):
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 
 
-def png_chunk_problem(buf: np.ndarray):
+def png_chunk_problem(buf: np.ndarray) -> Optional[str]:
     """A reason when a PNG chunk claims more bytes than the file holds, else None.
 
     OpenCV believes such a length: a few damaged bytes make it spend seconds
