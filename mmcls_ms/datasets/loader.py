@@ -276,7 +276,7 @@ class DataLoader:
         if skipped_now:
             logger.warning(
                 f'{self.name}: {len(skipped_now)} unreadable image(s) skipped in this pass '
-                f'(epoch {self.epoch + 1}; {len(self.skipped)} different files so far).')
+                f'over the data ({len(self.skipped)} different files so far).')
 
     def _skip_reason(self, idx):
         """The decoder's message for sample ``idx`` (read again here: a worker
