@@ -24,7 +24,9 @@ from .transforms.loading import png_chunk_problem
 # that libpng prints for many valid PNGs)
 HARMLESS_WARNINGS = ('iCCP:',)
 
-_capture_file = None  # one temporary file per process receives fd 2 while decoding
+# one temporary file per process receives fd 2 while decoding (per process id:
+# a forked child must not share its parent's file position)
+_capture = {}
 
 
 def truncation_problem(head: bytes, tail: bytes) -> Optional[str]:
@@ -52,10 +54,10 @@ def decode_with_warnings(buf: np.ndarray) -> Tuple[Optional[np.ndarray], str]:
         >>> printed  # doctest: +SKIP
         'Corrupt JPEG data: premature end of data segment\\n'
     """
-    global _capture_file
-    if _capture_file is None:
-        _capture_file = tempfile.TemporaryFile()
-    fd = _capture_file.fileno()
+    if os.getpid() not in _capture:
+        _capture.clear()
+        _capture[os.getpid()] = tempfile.TemporaryFile()
+    fd = _capture[os.getpid()].fileno()
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
     saved = os.dup(2)
