@@ -14,6 +14,7 @@ from typing import Optional, Union
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from mmcls_ms.utils.device import check_device_target
 from mmcls_ms.weights.download import UrlMapping
 from .model_index import ModelHub, ModelInfo
 
@@ -31,6 +32,7 @@ def set_device(device: Optional[str]) -> None:
     if target is None:
         raise ValueError(f'Unknown device {device!r}; use one of {sorted(_DEVICES)} '
                          "(optionally with ':<index>').")
+    check_device_target(target, key='device')
     try:
         if index:
             ms.set_device(target, int(index))

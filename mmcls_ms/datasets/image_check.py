@@ -11,23 +11,17 @@ The capture redirects fd 2 of the whole process while one image decodes, so
 call :func:`find_image_problem` from one thread at a time (e.g. one per worker
 process, as ``tools/misc/verify_dataset.py`` does).
 """
-import os
-import tempfile
 from typing import Optional, Tuple
 
 import cv2
 import numpy as np
 
+from mmcls_ms.utils.native_stderr import native_stderr
 from .transforms.loading import png_chunk_problem
 
 # decoder messages that say nothing about the pixels (a colour-profile note
 # that libpng prints for many valid PNGs)
 HARMLESS_WARNINGS = ('iCCP:',)
-
-# one temporary file per process receives fd 2 while decoding (per process id:
-# a forked child must not share its parent's file position)
-_capture = {}
-
 
 def truncation_problem(head: bytes, tail: bytes) -> Optional[str]:
     """A reason when a JPEG or PNG lacks its end marker (``head``/``tail``: the
@@ -54,21 +48,9 @@ def decode_with_warnings(buf: np.ndarray) -> Tuple[Optional[np.ndarray], str]:
         >>> printed  # doctest: +SKIP
         'Corrupt JPEG data: premature end of data segment\\n'
     """
-    if os.getpid() not in _capture:
-        _capture.clear()
-        _capture[os.getpid()] = tempfile.TemporaryFile()
-    fd = _capture[os.getpid()].fileno()
-    os.ftruncate(fd, 0)
-    os.lseek(fd, 0, os.SEEK_SET)
-    saved = os.dup(2)
-    os.dup2(fd, 2)
-    try:
+    with native_stderr() as printed:
         img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-    os.lseek(fd, 0, os.SEEK_SET)
-    return img, os.read(fd, 1 << 16).decode(errors='replace')
+    return img, printed[0]
 
 
 def find_image_problem(path: str) -> Optional[str]:

@@ -29,6 +29,7 @@ import numpy as np
 
 from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
 from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
+from mmcls_ms.utils.device import check_jit_level, set_device_target
 from mmcls_ms.utils.logging import get_logger
 from ..hooks import find_latest_checkpoint
 from ..hooks.hook import priority_value
@@ -139,9 +140,11 @@ class Runner:
         ms.set_context(mode=ms.GRAPH_MODE if mode == 'graph' else ms.PYNATIVE_MODE)
         target = self.env_cfg.get('device_target', 'auto')
         if target != 'auto':
-            ms.set_device(target)
-        if self.env_cfg.get('jit_level'):
-            ms.set_context(jit_config={'jit_level': self.env_cfg['jit_level']})
+            set_device_target(target)
+        jit_level = self.env_cfg.get('jit_level')
+        if jit_level:
+            check_jit_level(jit_level, ms.get_context('device_target'))
+            ms.set_context(jit_config={'jit_level': jit_level})
         self.mode = mode
 
     def _setup_randomness(self, randomness) -> int:
