@@ -49,7 +49,7 @@ EXPECTED_ERRORS = (
 PATH_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 # built-in errors that are expected when a project `raise` statement raised them
 MESSAGE_ERRORS = (ValueError, KeyError, TypeError, FloatingPointError, OSError, RuntimeError,
-                  NotImplementedError)
+                  NotImplementedError, ImportError)
 DEBUG_ENV = 'MMCLS_MS_DEBUG'
 _PROJECT_DIRS = tuple(
     os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
