@@ -49,11 +49,6 @@ class LoggerHook(Hook):
         self._task = None
 
     # ---------------------------------------------------------------- helpers
-    @staticmethod
-    def _write_scalars(runner, record, step):
-        # the visualizer's backends write them (LocalVisBackend: scalars.json)
-        runner.visualizer.add_scalars(record, step=step)
-
     def _start_bar(self, runner, description, total):
         if not self.progress_bar or runner.rank != 0:
             return
@@ -109,7 +104,7 @@ class LoggerHook(Hook):
         runner.logger.info('  '.join(parts))
         record = dict(values, lr=runner.current_lr(), epoch=runner.epoch + 1,
                       iter=runner.iter + 1)
-        self._write_scalars(runner, record, step=runner.iter + 1)
+        runner.visualizer.add_scalars(record, step=runner.iter + 1)
 
     def _eta(self, runner, iter_time):
         if iter_time is None:
@@ -165,4 +160,4 @@ class LoggerHook(Hook):
             step = 0
         runner.logger.info('  '.join([head] + [_fmt(k, float(v)) for k, v in scalars.items()]))
         if mode == 'val':
-            self._write_scalars(runner, scalars, step=step)
+            runner.visualizer.add_scalars(scalars, step=step)
