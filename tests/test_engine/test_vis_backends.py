@@ -2,6 +2,7 @@
 TensorBoard event files from TensorboardVisBackend, in a real training run."""
 import glob
 import json
+import os
 import os.path as osp
 import struct
 
@@ -39,8 +40,14 @@ def test_tensorboard_and_local_backends_in_a_training_run(tiny_digits, tmp_path)
     backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
     cfg = tiny_cfg(root, tmp_path / 'run', epochs=1, batch_size=32,
                    visualizer=dict(type='UniversalVisualizer', vis_backends=backends),
-                   vis_backends=backends, **{'env_cfg.mode': 'pynative'})
-    Runner.from_cfg(cfg).train()
+                   vis_backends=backends, **{
+                       'env_cfg.mode': 'pynative',
+                       # drawn test images go to the backends too (no out_dir)
+                       'default_hooks.visualization': dict(type='VisualizationHook',
+                                                           enable=True, interval=20)})
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    runner.test()
 
     vis_data = glob.glob(str(tmp_path / 'run' / '*' / 'vis_data'))[0]
     records = [json.loads(line) for line in open(osp.join(vis_data, 'scalars.json'))]
@@ -48,12 +55,19 @@ def test_tensorboard_and_local_backends_in_a_training_run(tiny_digits, tmp_path)
     val = [r for r in records if 'accuracy/top1' in r]
     assert train and len(val) == 1 and val[0]['step'] == 1
 
-    event_files = glob.glob(osp.join(vis_data, 'events.out.tfevents.*'))
-    assert len(event_files) == 1
-    scalars = {}
-    for event in read_events(event_files[0]):
-        for value in event.summary.value:
-            scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    # the test images (samples 0, 20 and 40 of the 49), as PNG files and in TensorBoard
+    drawn = sorted(os.listdir(osp.join(vis_data, 'vis_image')))
+    assert len(drawn) == 3 and drawn[0].startswith('000000_') and drawn[0].endswith('_1.png')
+
+    scalars, images = {}, []
+    for path in sorted(glob.glob(osp.join(vis_data, 'events.out.tfevents.*'))):
+        for event in read_events(path):
+            for value in event.summary.value:
+                if value.HasField('image'):
+                    images.append(value.image)
+                else:
+                    scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    assert len(images) == 3 and images[0].width == 400
     # the same numbers as scalars.json, at the same steps
     assert [s for s, _ in scalars['loss']] == [r['step'] for r in train]
     assert [v for _, v in scalars['loss']] == pytest.approx([r['loss'] for r in train])
