@@ -13,8 +13,8 @@ Top-level names are also the config file's own variables (``bgr_mean``,
 close to a known key.
 
 Example:
-    >>> check_config_keys({'optim_wraper': dict(optimizer=dict(type='SGD', lr=0.1))})
-    ['Config key `optim_wraper` is not read by mmcls_ms, so it has no effect. Did you mean `optim_wrapper`?']
+    >>> print(check_config_keys({'optim_wraper': dict(clip_grad=None)})[0])
+    Config key `optim_wraper` is not read by mmcls_ms, so it has no effect. Did you mean `optim_wrapper`?
 """
 import difflib
 import inspect
@@ -102,6 +102,10 @@ def _check_section(path, section, known, accepted=()) -> List[str]:
             if key not in known and key not in accepted and not str(key).startswith('_')]
 
 
+def _backend_types(backends) -> list:
+    return [b.get('type') for b in backends if isinstance(b, Mapping)]
+
+
 def _check_vis_backends(visualizer, vis_backends) -> List[str]:
     """The run uses ``visualizer.vis_backends`` (as mmengine does); the top-level
     variable only when the visualizer names none.  Say so when the top-level one
@@ -109,11 +113,8 @@ def _check_vis_backends(visualizer, vis_backends) -> List[str]:
     if not (isinstance(visualizer, Mapping) and visualizer.get('vis_backends') is not None
             and isinstance(vis_backends, (list, tuple))):
         return []
-    def types(backends):
-        return [b.get('type') for b in backends if isinstance(b, Mapping)]
-
-    used = types(visualizer['vis_backends'])
-    unused = [name for name in types(vis_backends) if name not in used]
+    used = _backend_types(visualizer['vis_backends'])
+    unused = [name for name in _backend_types(vis_backends) if name not in used]
     if not unused:
         return []
     names = ', '.join(map(str, unused))
@@ -126,8 +127,8 @@ def check_config_keys(cfg: Mapping) -> List[str]:
     """One warning per config key that mmcls_ms does not read (see the module doc).
 
     Example:
-        >>> check_config_keys({'train_dataloader': dict(batch_sise=32)})
-        ['Config key `train_dataloader.batch_sise` is not read by mmcls_ms, so it has no effect. Did you mean `train_dataloader.batch_size`?']
+        >>> check_config_keys({'train_dataloader': dict(batch_sise=32)})[0].split('. ')[-1]
+        'Did you mean `train_dataloader.batch_size`?'
     """
     warnings = []
     known_top = set(TOP_LEVEL_KEYS)
