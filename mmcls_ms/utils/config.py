@@ -85,9 +85,14 @@ def _base_files(path: str) -> List[str]:
                 except ValueError:
                     continue
                 for base in [bases] if isinstance(bases, str) else list(bases):
-                    if isinstance(base, str) and '::' not in base:
-                        todo.append(os.path.normpath(
-                            os.path.join(os.path.dirname(current), base)))
+                    if not isinstance(base, str) or '::' in base or '{{' in base:
+                        continue
+                    resolved = os.path.normpath(os.path.join(os.path.dirname(current), base))
+                    if not os.path.isfile(resolved):
+                        raise ConfigFileError(
+                            f'{current}:{node.lineno}: the _base_ file {base!r} does not exist '
+                            f'({resolved}). _base_ paths are relative to the config file.')
+                    todo.append(resolved)
     return files
 
 

@@ -47,6 +47,14 @@ def test_exception_in_a_config_names_the_file_and_line(tmp_path):
         load_config(str(path))
 
 
+def test_missing_base_file_names_the_config_and_line(tmp_path):
+    path = tmp_path / 'cfg.py'
+    path.write_text("# my config\n_base_ = ['../_base_/models/vgg11bn.py']\n")
+    with pytest.raises(ConfigFileError, match=rf"{path}:2: the _base_ file "
+                                              r"'../_base_/models/vgg11bn.py' does not exist"):
+        load_config(str(path))
+
+
 def test_override_types():
     with pytest.raises(ConfigOverrideError, match='randomness.deterministic must be True or '
                        'False'):
