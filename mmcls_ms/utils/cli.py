@@ -9,8 +9,8 @@ set is explicit (:func:`is_expected_error`):
 - ``FileNotFoundError`` / ``PermissionError`` / ``IsADirectoryError`` (they
   name the path);
 - a built-in error (``ValueError``, ``KeyError``...) raised by a ``raise``
-  statement of ``mmcls_ms`` or ``tools/``: those carry a message written for
-  the user;
+  statement of ``mmcls_ms``, ``tools/`` or the running script: those carry a
+  message written for the user;
 - a ``TypeError`` for a wrong argument name in a config.
 
 Anything else (a ``KeyError`` from a failed lookup, a ``TypeError`` inside a
@@ -61,12 +61,17 @@ def _type_names(err: BaseException) -> set:
 
 
 def _raised_by_project_statement(err: BaseException) -> bool:
-    """True when the innermost frame is a ``raise`` line of mmcls_ms or tools/."""
+    """True when the innermost frame is a ``raise`` line of mmcls_ms, tools/ or
+    the running script."""
     frames = traceback.extract_tb(err.__traceback__)
     if not frames:
         return False
     last = frames[-1]
-    return (os.path.abspath(last.filename).startswith(_PROJECT_DIRS)
+    # the running tool counts too, wherever mmcls_ms is installed from
+    main_file = getattr(sys.modules.get('__main__'), '__file__', None)
+    dirs = _PROJECT_DIRS + ((os.path.dirname(os.path.abspath(main_file)) + os.sep, )
+                            if main_file else ())
+    return (os.path.abspath(last.filename).startswith(dirs)
             and (last.line or '').lstrip().startswith('raise'))
 
 

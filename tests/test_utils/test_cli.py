@@ -53,6 +53,12 @@ def test_unsafe_pickle_error_is_one_line(tmp_path):
     assert result.stderr.strip() == 'error: model.pth: refuses to run os.system'
 
 
+def test_a_message_raised_by_the_tool_is_one_line(tmp_path):
+    result = run_main(["raise ValueError('--shape needs 3 numbers, got 2')"], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == 'error: --shape needs 3 numbers, got 2'
+
+
 def test_bug_keeps_its_traceback(tmp_path):
     # a KeyError from a failed lookup is a bug, not a message for the user
     result = run_main(['settings = {}', "return settings['missing_key']"], tmp_path)
