@@ -36,9 +36,7 @@ def main(argv=None):
     args = parse_args(argv)
     import mmcls_ms  # noqa: F401  (chooses the oneDNN ISA before MindSpore runs)
     from mmcls_ms.apis import ImageClassificationInferencer
-    from mmcls_ms.datasets.transforms import ImageReadError
-    from mmcls_ms.weights.download import DownloadError
-    from mmcls_ms.weights.checkpoint import CheckpointError
+    from mmcls_ms.utils.cli import error_message, is_expected_error
 
     pretrained = args.checkpoint if args.checkpoint else True
     try:
@@ -46,11 +44,11 @@ def main(argv=None):
                                                    device=args.device, mirror=args.mirror)
         results = inferencer(args.img, batch_size=args.batch_size, show_dir=args.show_dir,
                              show=args.show, top_k=args.topk)
-    except (DownloadError, CheckpointError, ImageReadError, FileNotFoundError,
-            IsADirectoryError, ValueError, KeyError, TypeError, RuntimeError) as e:
+    except Exception as e:  # noqa: B902
+        if not is_expected_error(e):
+            raise  # a bug: keep its traceback
         # the messages say what to do; a stack trace would only hide them
-        message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f'error: {message}', file=sys.stderr)
+        print(error_message(e), file=sys.stderr)
         return 1
 
     shown = []

@@ -16,6 +16,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from mmcls_ms.visualization.visualizer import UniversalVisualizer, write_image
 from .model import get_model
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
@@ -278,11 +279,11 @@ class ImageClassificationInferencer:
                  float(scores[i])) for i in order]
 
     def _draw(self, item, result, index, show_dir, draw_score, k):
-        from .visualize import draw_top_k
         img = item if isinstance(item, np.ndarray) else self._load(item, index)['img']
         name = (os.path.basename(item) if not isinstance(item, np.ndarray)
                 else f'{index:06d}.png')
         os.makedirs(show_dir, exist_ok=True)
         out_path = os.path.join(show_dir, os.path.splitext(name)[0] + '.png')
-        draw_top_k(img, self.top_k(result, k), out_path, draw_score=draw_score)
+        write_image(out_path, UniversalVisualizer.draw_cls(img, self.top_k(result, k),
+                                                           draw_score=draw_score))
         result['visualization'] = out_path

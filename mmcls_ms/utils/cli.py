@@ -1,18 +1,78 @@
-"""Run a command-line tool: clear one-line errors, no noise at exit.
+"""Run a command-line tool: expected errors in one line, bugs with their traceback.
 
-Known user errors (a missing file, a bad config key, a malformed override, a
-NaN loss, a wrong checkpoint) end with ``error: <message>`` and exit status 1,
-not a stack trace.  Set ``MMCLS_MS_DEBUG=1`` to see the traceback.
+An *expected* error is one the user can fix (a missing file, a bad config key,
+a malformed override, a corrupt image, an unsafe checkpoint, a NaN loss).  It
+ends with ``error: <message>`` and exit status 1, without a stack trace.  The
+set is explicit (:func:`is_expected_error`):
+
+- the project's error classes listed in :data:`EXPECTED_ERRORS`;
+- ``FileNotFoundError`` / ``PermissionError`` / ``IsADirectoryError`` (they
+  name the path);
+- a built-in error (``ValueError``, ``KeyError``...) raised by a ``raise``
+  statement of ``mmcls_ms``, ``tools/`` or the running script: those carry a
+  message written for the user;
+- a ``TypeError`` for a wrong argument name in a config.
+
+Anything else (a ``KeyError`` from a failed lookup, a ``TypeError`` inside a
+library) is a bug: its traceback is printed, followed by one line saying so.
+Set ``MMCLS_MS_DEBUG=1`` to see the traceback of expected errors too.
 
 MindSpore 2.10 prints ``Cell.__del__`` warnings while the interpreter shuts
 down after a compiled run; they are harmless, so the tools flush their output
 and exit with ``os._exit`` to skip that teardown.
+
+Example:
+    >>> def main(argv):
+    ...     raise FileNotFoundError('Config file not found: a.py')
+    >>> run_cli(main)   # prints "error: Config file not found: a.py", exits 1  # doctest: +SKIP
 """
 import os
 import sys
 import traceback
+from typing import Callable, Optional, Sequence
 
-USER_ERRORS = (FileNotFoundError, KeyError, ValueError, FloatingPointError)
+# The project's error classes whose message tells the user what to do, by
+# dotted name: this module sits below the packages that define them.
+EXPECTED_ERRORS = (
+    'mmcls_ms.utils.config.ConfigFileError',
+    'mmcls_ms.utils.config.ConfigOverrideError',
+    'mmcls_ms.utils.config.ConfigValueError',
+    'mmcls_ms.engine.runner.runner.ConfigError',
+    'mmcls_ms.weights.checkpoint.CheckpointError',
+    'mmcls_ms.weights.pth_reader.UnsafePickleError',
+    'mmcls_ms.weights.pth_reader.PthFormatError',
+    'mmcls_ms.weights.download.DownloadError',
+    'mmcls_ms.datasets.transforms.loading.ImageReadError',
+    'mmcls_ms.ops.onednn_library.OneDNNConvUnavailable',
+)
+# errors about a path the user gave: the message names the path
+PATH_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+# built-in errors that are expected when a project `raise` statement raised them
+MESSAGE_ERRORS = (ValueError, KeyError, TypeError, FloatingPointError, OSError, RuntimeError,
+                  NotImplementedError, ImportError)
+DEBUG_ENV = 'MMCLS_MS_DEBUG'
+_PROJECT_DIRS = tuple(
+    os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                 name) + os.sep for name in ('mmcls_ms', 'tools'))
+
+
+def _type_names(err: BaseException) -> set:
+    return {f'{cls.__module__}.{cls.__qualname__}' for cls in type(err).__mro__}
+
+
+def _raised_by_project_statement(err: BaseException) -> bool:
+    """True when the innermost frame is a ``raise`` line of mmcls_ms, tools/ or
+    the running script."""
+    frames = traceback.extract_tb(err.__traceback__)
+    if not frames:
+        return False
+    last = frames[-1]
+    # the running tool counts too, wherever mmcls_ms is installed from
+    main_file = getattr(sys.modules.get('__main__'), '__file__', None)
+    dirs = _PROJECT_DIRS + ((os.path.dirname(os.path.abspath(main_file)) + os.sep, )
+                            if main_file else ())
+    return (os.path.abspath(last.filename).startswith(dirs)
+            and (last.line or '').lstrip().startswith('raise'))
 
 
 def _is_config_type_error(err: TypeError) -> bool:
@@ -22,8 +82,31 @@ def _is_config_type_error(err: TypeError) -> bool:
                                          'required positional argument'))
 
 
-def run_cli(main, argv=None) -> None:
-    """Call ``main(argv)``; report errors cleanly and exit without teardown noise."""
+def is_expected_error(err: BaseException) -> bool:
+    """Whether ``err`` is an error the user can fix (reported in one line).
+
+    Example:
+        >>> is_expected_error(FileNotFoundError('no such file: a.py'))
+        True
+    """
+    if _type_names(err).intersection(EXPECTED_ERRORS) or isinstance(err, PATH_ERRORS):
+        return True
+    if isinstance(err, TypeError) and _is_config_type_error(err):
+        return True
+    return isinstance(err, MESSAGE_ERRORS) and _raised_by_project_statement(err)
+
+
+def error_message(err: BaseException) -> str:
+    """The one-line report of an expected error."""
+    message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+    if isinstance(err, TypeError) and _is_config_type_error(err):
+        message += '\n       Check the arguments of this type in your config.'
+    return f'error: {message}'
+
+
+def run_cli(main: Callable, argv: Optional[Sequence[str]] = None) -> None:
+    """Call ``main(argv)``; report errors as the module docstring says and exit
+    without teardown noise."""
     code = 0
     try:
         main(argv)
@@ -37,20 +120,17 @@ def run_cli(main, argv=None) -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if not isinstance(exc.code, int) and exc.code is not None:
             print(exc.code, file=sys.stderr)
-    except TypeError as err:
-        if not _is_config_type_error(err):
-            raise
-        if os.environ.get('MMCLS_MS_DEBUG'):
-            traceback.print_exc()
-        print(f'error: {err}\n       Check the arguments of this type in your config.',
-              file=sys.stderr)
+    except Exception as err:  # noqa: B902 (every error is reported, one way or the other)
         code = 1
-    except USER_ERRORS as err:
-        if os.environ.get('MMCLS_MS_DEBUG'):
+        if is_expected_error(err):
+            if os.environ.get(DEBUG_ENV):
+                traceback.print_exc()
+            print(error_message(err), file=sys.stderr)
+        else:
             traceback.print_exc()
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f'error: {message}', file=sys.stderr)
-        code = 1
+            print(f'mmcls_ms: unexpected {type(err).__name__} (the traceback above): this is '
+                  'likely a bug. Please report it with the command and the traceback.',
+                  file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     if 'RANK_ID' in os.environ and 'mindspore.communication' in sys.modules:

@@ -1,3 +1,5 @@
-from .visualizer import LocalVisBackend, UniversalVisualizer
+from .vis_backend import LocalVisBackend, TensorboardVisBackend
+from .visualizer import UniversalVisualizer, build_visualizer
 
-__all__ = ['UniversalVisualizer', 'LocalVisBackend']
+__all__ = ['UniversalVisualizer', 'LocalVisBackend', 'TensorboardVisBackend',
+           'build_visualizer']

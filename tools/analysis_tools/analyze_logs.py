@@ -5,7 +5,7 @@
         --keys loss accuracy/top1 --out curve.png
     python tools/analysis_tools/analyze_logs.py cal_train_time LOG.json
 
-``LOG.json`` is the ``scalars.json`` that the LoggerHook writes (one JSON
+``LOG.json`` is the ``scalars.json`` that LocalVisBackend writes (one JSON
 object per line; training lines have ``loss``/``lr``/``iter``, validation lines
 have the metrics and ``step`` = epoch).
 """

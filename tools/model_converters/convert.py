@@ -18,6 +18,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 import mmcls_ms  # noqa: E402,F401  (picks the oneDNN ISA before MindSpore starts)
+from mmcls_ms.utils.cli import error_message, is_expected_error  # noqa: E402
 from mmcls_ms.weights.converters import MODELS, SRC_FORMATS, convert_checkpoint  # noqa: E402
 
 
@@ -39,8 +40,10 @@ def main(argv=None):
     try:
         report = convert_checkpoint(args.src, args.dst, src_format=args.src_format,
                                     model=args.model, progress=not args.no_progress)
-    except (OSError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
+    except Exception as err:  # noqa: B902
+        if not is_expected_error(err):
+            raise  # a bug: keep its traceback
+        print(error_message(err), file=sys.stderr)
         return 1
     print(report.summary())
     print(f'Saved {report.dst_path}')

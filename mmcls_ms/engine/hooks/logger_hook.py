@@ -1,17 +1,16 @@
-"""Progress bars, readable log lines, and scalars as JSON lines.
+"""Progress bars, readable log lines, and scalars for the visualizer.
 
 Every ``interval`` training iterations it logs, in mmengine's format::
 
     Epoch(train) [2][ 40/100]  lr: 9.5000e-03  eta: 0:01:12  time: 0.1210  data_time: 0.0020  loss: 0.4122
 
-and appends ``{"lr": ..., "loss": ..., "epoch": 2, "iter": 140, "step": 140}`` to
-``<work_dir>/<timestamp>/vis_data/scalars.json``.  Validation results go to the
-same file with ``"step"`` the epoch (or iteration).  A rich progress bar shows
-the current epoch and validation.
+and hands ``{"lr": ..., "loss": ..., "epoch": 2, "iter": 140}`` at step 140 to
+``runner.visualizer``, whose ``LocalVisBackend`` appends it with ``"step"`` to
+``<work_dir>/<timestamp>/vis_data/scalars.json`` (and ``TensorboardVisBackend``
+to an event file).  Validation results follow with the epoch (or iteration)
+as the step.  A rich progress bar shows the current epoch and validation.
 """
 import datetime
-import json
-import os
 
 import numpy as np
 
@@ -50,17 +49,6 @@ class LoggerHook(Hook):
         self._task = None
 
     # ---------------------------------------------------------------- helpers
-    def _json_path(self, runner):
-        return os.path.join(runner.log_dir, 'vis_data', 'scalars.json')
-
-    def _write_json(self, runner, record):
-        if runner.rank != 0:
-            return
-        path = self._json_path(runner)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, 'a') as f:
-            f.write(json.dumps(record) + '\n')
-
     def _start_bar(self, runner, description, total):
         if not self.progress_bar or runner.rank != 0:
             return
@@ -115,8 +103,8 @@ class LoggerHook(Hook):
         parts += [_fmt(k, values[k]) for k in ordered[1:]]
         runner.logger.info('  '.join(parts))
         record = dict(values, lr=runner.current_lr(), epoch=runner.epoch + 1,
-                      iter=runner.iter + 1, step=runner.iter + 1)
-        self._write_json(runner, record)
+                      iter=runner.iter + 1)
+        runner.visualizer.add_scalars(record, step=runner.iter + 1)
 
     def _eta(self, runner, iter_time):
         if iter_time is None:
@@ -129,6 +117,9 @@ class LoggerHook(Hook):
 
     def after_train(self, runner):
         self._stop_bar()
+
+    def after_run(self, runner):
+        runner.visualizer.close()
 
     # ---------------------------------------------------------------- evaluation
     def before_val_epoch(self, runner):
@@ -169,4 +160,4 @@ class LoggerHook(Hook):
             step = 0
         runner.logger.info('  '.join([head] + [_fmt(k, float(v)) for k, v in scalars.items()]))
         if mode == 'val':
-            self._write_json(runner, dict(scalars, step=step))
+            runner.visualizer.add_scalars(scalars, step=step)

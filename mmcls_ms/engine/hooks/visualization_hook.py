@@ -1,4 +1,7 @@
-"""Write test images with their predicted class drawn on them (``--show-dir``)."""
+"""Test images with their predicted class drawn on them: as PNG files in
+``out_dir`` (``tools/test.py --show-dir``), else through the run's visualizer
+(``LocalVisBackend``: ``vis_data/vis_image/``; ``TensorboardVisBackend``: images
+in the event file)."""
 import os
 
 import cv2
@@ -12,7 +15,8 @@ from .hook import Hook
 @HOOKS.register_module()
 class VisualizationHook(Hook):
     """Args: ``enable`` (off by default), ``interval`` (every n-th sample),
-    ``out_dir`` (where the PNGs go; ``tools/test.py --show-dir`` sets it)."""
+    ``out_dir`` (where the PNGs go; ``tools/test.py --show-dir`` sets it; None:
+    the visualizer's backends)."""
 
     priority = 'NORMAL'
 
@@ -25,8 +29,8 @@ class VisualizationHook(Hook):
     def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if not self.enable or runner.rank != 0 or outputs is None:
             return
-        out_dir = self.out_dir or os.path.join(runner.log_dir, 'vis_image')
-        os.makedirs(out_dir, exist_ok=True)
+        if self.out_dir:
+            os.makedirs(self.out_dir, exist_ok=True)
         dataset = runner.test_dataloader.dataset
         classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
         scores, labels = outputs
@@ -44,4 +48,7 @@ class VisualizationHook(Hook):
             canvas = UniversalVisualizer.draw_cls(image, [(name, float(scores[row][label]))],
                                                   ground_truth=gt_name)
             stem = os.path.splitext(os.path.basename(info['img_path']))[0]
-            cv2.imwrite(os.path.join(out_dir, f'{idx:06d}_{stem}.png'), canvas)
+            if self.out_dir:
+                cv2.imwrite(os.path.join(self.out_dir, f'{idx:06d}_{stem}.png'), canvas)
+            else:
+                runner.visualizer.add_image(f'{idx:06d}_{stem}', canvas, step=runner.epoch)

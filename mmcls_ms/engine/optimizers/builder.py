@@ -15,12 +15,14 @@ Example:
     ...     paramwise_cfg=dict(norm_decay_mult=0.0,
     ...                        custom_keys={'head': dict(lr_mult=10)})))  # doctest: +SKIP
 """
+import numbers
 from collections import OrderedDict
 
 from mindspore import nn
 
 from mmcls_ms.ops.batch_norm_relu import BatchNormReLU
 from mmcls_ms.registry import OPTIMIZERS
+from mmcls_ms.utils.config import ConfigValueError
 from .base import ParamGroup
 
 _PARAMWISE_KEYS = {'custom_keys', 'norm_decay_mult', 'bias_decay_mult', 'bypass_duplicate'}
@@ -69,6 +71,63 @@ def param_groups(model: nn.Cell, weight_decay: float, paramwise_cfg: dict = None
     return [ParamGroup(params, lr_mult, wd) for (lr_mult, wd), params in groups.items()]
 
 
+def _number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value == value
+
+
+def _non_negative(value) -> bool:
+    return _number(value) and value >= 0
+
+
+def _fraction(value) -> bool:  # in [0, 1)
+    return _number(value) and 0 <= value < 1
+
+
+# the hyper-parameters that have a range: the test and how the message says it
+VALUE_RULES = {
+    'lr': (_non_negative, '>= 0'),
+    'weight_decay': (_non_negative, '>= 0'),
+    'momentum': (_fraction, 'in [0, 1)'),
+    'alpha': (lambda v: _number(v) and 0 <= v <= 1, 'in [0, 1]'),
+    'eps': (lambda v: _number(v) and v > 0, '> 0'),
+}
+
+
+def check_optimizer_values(opt_cfg: dict, prefix: str = 'optim_wrapper.optimizer') -> None:
+    """Refuse hyper-parameters that cannot be right, naming the key.
+
+    lr, weight_decay >= 0; momentum and each of betas in [0, 1); alpha in
+    [0, 1]; eps > 0.
+
+    Example:
+        >>> check_optimizer_values(dict(type='SGD', lr=-0.1))
+        Traceback (most recent call last):
+        ...
+        mmcls_ms.utils.config.ConfigValueError: optim_wrapper.optimizer.lr=-0.1 must be >= 0.
+    """
+    for key, (valid, text) in VALUE_RULES.items():
+        if key in opt_cfg and not valid(opt_cfg[key]):
+            raise ConfigValueError(f'{prefix}.{key}={opt_cfg[key]!r} must be {text}.')
+    betas = opt_cfg.get('betas')
+    if betas is not None:
+        if (not isinstance(betas, (list, tuple)) or len(betas) != 2
+                or not all(_fraction(b) for b in betas)):
+            raise ConfigValueError(f'{prefix}.betas={betas!r} must be two numbers in [0, 1).')
+
+
+def _check_paramwise_values(paramwise_cfg: dict) -> None:
+    for key in ('norm_decay_mult', 'bias_decay_mult'):
+        value = paramwise_cfg.get(key)
+        if value is not None and not _non_negative(value):
+            raise ConfigValueError(f'optim_wrapper.paramwise_cfg.{key}={value!r} must be >= 0.')
+    for name, mults in (paramwise_cfg.get('custom_keys') or {}).items():
+        for key in ('lr_mult', 'decay_mult'):
+            value = mults.get(key, 1.0)
+            if not _non_negative(value):
+                raise ConfigValueError(f"optim_wrapper.paramwise_cfg.custom_keys['{name}']."
+                                       f'{key}={value!r} must be >= 0.')
+
+
 def build_optimizer(model: nn.Cell, optim_wrapper_cfg: dict):
     """Build the optimizer Cell named in ``optim_wrapper_cfg['optimizer']``."""
     if 'optimizer' not in optim_wrapper_cfg:
@@ -77,6 +136,8 @@ def build_optimizer(model: nn.Cell, optim_wrapper_cfg: dict):
     opt_cfg = dict(optim_wrapper_cfg['optimizer'])
     if 'lr' not in opt_cfg:
         raise KeyError(f"optim_wrapper.optimizer ({opt_cfg.get('type')}) needs an `lr`.")
+    check_optimizer_values(opt_cfg)
+    _check_paramwise_values(dict(optim_wrapper_cfg.get('paramwise_cfg') or {}))
     weight_decay = opt_cfg.get('weight_decay', 0.0)
     groups = param_groups(model, weight_decay, optim_wrapper_cfg.get('paramwise_cfg'))
     opt_cfg['params'] = groups

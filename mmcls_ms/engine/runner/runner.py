@@ -31,25 +31,15 @@ from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
 from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
 from mmcls_ms.utils.device import check_jit_level, set_device_target
 from mmcls_ms.utils.logging import get_logger
+from mmcls_ms.visualization import build_visualizer
 from ..hooks import find_latest_checkpoint
 from ..hooks.hook import priority_value
 from ..optimizers import build_optimizer
 from ..schedulers import ParamGroups, build_param_schedulers
 from . import dist
+from .config_keys import DEFAULT_HOOKS, SCHEMA_KEYS, check_config_keys
 from .loops import EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop, pad_batch
 
-DEFAULT_HOOKS = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook'),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-)
-SCHEMA_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader', 'test_dataloader',
-               'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr', 'optim_wrapper',
-               'param_scheduler', 'val_evaluator', 'test_evaluator', 'default_hooks',
-               'custom_hooks', 'data_preprocessor', 'load_from', 'resume', 'launcher',
-               'env_cfg', 'log_level', 'randomness', 'default_scope')
 
 
 class ConfigError(KeyError):
@@ -76,7 +66,7 @@ class Runner:
                  val_evaluator=None, test_evaluator=None, default_hooks=None, custom_hooks=None,
                  data_preprocessor=None, load_from=None, resume=False, launcher='none',
                  env_cfg=None, log_level='INFO', randomness=None, default_scope='mmcls_ms',
-                 cfg=None):
+                 visualizer=None, cfg=None):
         self.cfg = cfg
         self.work_dir = osp.abspath(_need(work_dir, 'work_dir', 'the runner'))
         self.env_cfg = dict(env_cfg or {})
@@ -92,6 +82,12 @@ class Runner:
         self.logger = get_logger(osp.join(self.log_dir, f'{self.timestamp}.log'), log_level,
                                  self.rank)
         self._log_environment()
+        for message in check_config_keys(cfg) if cfg is not None else []:
+            self.logger.warning(message)
+        # backends only on rank 0: the other ranks log nothing
+        self.visualizer = build_visualizer(
+            visualizer, osp.join(self.log_dir, 'vis_data') if self.rank == 0 else None,
+            vis_backends=cfg.get('vis_backends') if cfg is not None else None)
 
         self._dataloader_cfgs = dict(train=train_dataloader, val=val_dataloader,
                                      test=test_dataloader)
