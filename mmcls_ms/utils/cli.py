@@ -44,6 +44,7 @@ EXPECTED_ERRORS = (
     'mmcls_ms.weights.download.DownloadError',
     'mmcls_ms.datasets.transforms.loading.ImageReadError',
     'mmcls_ms.ops.onednn_library.OneDNNConvUnavailable',
+    'mmcls_ms.utils.device.DeviceUnavailableError',
 )
 # errors about a path the user gave: the message names the path
 PATH_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
