@@ -197,15 +197,32 @@ def checkpoint_meta(path: str) -> dict:
 
 
 def load_pretrained(model, path_or_url: str, mirror: Optional[str] = None,
-                    url_mapping: UrlMapping = None, progress: bool = True, logger: bool = False):
+                    url_mapping: UrlMapping = None, progress: bool = True, logger: bool = False,
+                    prefix: Optional[str] = None):
     """Load weights (a path or URL, any supported layout) into ``model``;
     returns the :class:`~mmcls_ms.weights.checkpoint.LoadReport`.
+
+    ``prefix`` (mmengine's ``Pretrained`` init) keeps only the checkpoint keys
+    under it and strips it, e.g. ``'backbone'`` loads ``backbone.features.0...``
+    of a whole-classifier checkpoint as ``features.0...`` into a backbone.
 
     Example:
         >>> report = load_pretrained(net, 'work_dirs/epoch_10.ckpt')  # doctest: +SKIP
         >>> report.meta.get('dataset_meta')                          # doctest: +SKIP
+        >>> load_pretrained(vgg_backbone, 'vgg11.pth', prefix='backbone')  # doctest: +SKIP
     """
-    from mmcls_ms.weights.checkpoint import load_checkpoint
+    from mmcls_ms.weights.checkpoint import (CheckpointError, load_checkpoint, load_state_dict,
+                                             read_checkpoint)
     local = prepare_checkpoint(path_or_url, mirror=mirror, url_mapping=url_mapping,
                                progress=progress)
-    return load_checkpoint(model, local, strict=False, logger=logger)
+    if not prefix:
+        return load_checkpoint(model, local, strict=False, logger=logger)
+    state, meta = read_checkpoint(local)
+    head = prefix if prefix.endswith('.') else prefix + '.'
+    selected = {k[len(head):]: v for k, v in state.items() if k.startswith(head)}
+    if not selected:
+        tops = sorted({k.split('.', 1)[0] for k in state})
+        raise CheckpointError(
+            f'{path_or_url} has no parameters under prefix {prefix!r}; its top-level names '
+            f'are {tops}. Use one of them as prefix=, or no prefix.')
+    return load_state_dict(model, selected, strict=False, path=local, meta=meta, logger=logger)

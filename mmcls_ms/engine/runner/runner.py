@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from mmcls_ms.models.utils.weight_init import init_weights
 from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
 from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
 from mmcls_ms.utils.logging import get_logger
@@ -438,6 +439,7 @@ class Runner:
     def train(self):
         """Train as ``train_cfg`` says; return the model."""
         self._build_train_objects()
+        init_weights(self.model)  # the parts' init_cfg, before load_from / resume (mmengine)
         self._load_or_resume()
         self.call_hook('before_run')
         self._dump_config()
