@@ -84,7 +84,8 @@ def _geometry_problem(storage, storage_offset, size, stride):
     if len(size) != len(stride) or len(size) > _MAX_DIMS:
         return f'has size {tuple(size)} and stride {tuple(stride)} of different or too many dims'
     if not all(_is_int(v) for v in (storage_offset, *size, *stride)):
-        return f'has a non-integer size, stride or offset ({size!r}, {stride!r}, {storage_offset!r})'
+        return (f'has a non-integer size, stride or offset ({size!r}, {stride!r}, '
+                f'{storage_offset!r})')
     if storage_offset < 0 or any(v < 0 for v in (*size, *stride)):
         return (f'has a negative size, stride or offset (size {tuple(size)}, stride '
                 f'{tuple(stride)}, offset {storage_offset})')
@@ -299,11 +300,21 @@ def load_pth(path: str, progress: bool = False):
                              're-download it.') from err
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
             AttributeError, OverflowError, RecursionError, UnicodeError, struct.error,
-            zlib.error, MemoryError) as err:
+            zlib.error) as err:
         # a flipped byte in the pickle: whatever the unpickler tripped on, the file is bad
         raise PthFormatError(f'{path!r} is corrupt: its data.pkl does not unpickle '
                              f'({type(err).__name__}: {err}). Re-download or re-save it.'
                              ) from None
+    except MemoryError:
+        # a corrupt length field asks for terabytes, or the file outgrows the memory
+        raise PthFormatError(f'{path!r} needs more memory to read than this process can '
+                             'get: a length in the file is corrupt, or the file is larger than '
+                             'the memory. Re-download it, or free memory.') from None
+    except (NotImplementedError, RuntimeError, OSError) as err:
+        # zipfile's answers to damaged headers: unknown compression or version, an
+        # "encrypted" flag, offsets before the start of the file
+        raise PthFormatError(f'{path!r} is a damaged zip archive ({type(err).__name__}: '
+                             f'{err}); re-download it.') from None
     _refuse_invalid_tensors(obj, path, unpickler.invalid_tensors)
     return obj
 
