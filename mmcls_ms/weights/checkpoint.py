@@ -680,6 +680,7 @@ def require_backbone(report: LoadReport) -> None:
             'of this architecture (convert torchvision / mmpretrain / MindCV files with '
             'tools/model_converters/convert.py), or the config that matches the checkpoint.')
     warnings.warn(
-        f'{report.summary()}: the head does not fit (a checkpoint for another number of '
-        'classes?), so its weights are random and the predictions meaningless until it '
-        'is trained. The table above lists the keys.', stacklevel=3)
+        f'{report.summary()}: the checkpoint has no head for this model, or one of other '
+        'shapes (another number of classes?), so the head keeps random weights and the '
+        'predictions are meaningless until it is trained. The table above lists the keys.',
+        stacklevel=3)
