@@ -3,6 +3,7 @@
     python tools/test.py configs/vgg/vgg11bn-gap_1xb32_digits.py work_dirs/vgg11bn-gap_1xb32_digits/epoch_5.ckpt
     python tools/test.py CONFIG CKPT --out preds.json --out-item pred
     python tools/test.py CONFIG CKPT --show-dir vis/
+    python tools/test.py CONFIG CKPT --allow-partial-checkpoint   # evaluate a partial fit
 """
 import argparse
 import json
@@ -30,6 +31,10 @@ def parse_args(argv=None):
     parser.add_argument('--show-dir', help='write each test image with its prediction here')
     parser.add_argument('--interval', type=int, default=1,
                         help='with --show-dir: draw every n-th sample')
+    parser.add_argument('--allow-partial-checkpoint', action='store_true',
+                        help='evaluate even when the checkpoint leaves parameters of the model '
+                             'missing or mis-shaped (they keep random weights); refused '
+                             'otherwise')
     parser.add_argument('--launcher', choices=['none', 'msrun'], default='none',
                         help='job launcher (tools/dist_test.sh uses msrun)')
     return parser.parse_args(argv)
@@ -95,6 +100,7 @@ def main(argv=None):
     from mmcls_ms.utils import register_all_modules
     register_all_modules()
     runner = Runner.from_cfg(cfg)
+    runner.allow_partial_load = args.allow_partial_checkpoint
     metrics = runner.test()
     if runner.rank == 0:
         print_table(metrics)

@@ -161,8 +161,9 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
 
     dataset_meta = None
     if checkpoint:
-        from mmcls_ms.weights.checkpoint import load_checkpoint
+        from mmcls_ms.weights.checkpoint import load_checkpoint, require_backbone
         report = load_checkpoint(net, checkpoint, strict=False, logger=False)
+        require_backbone(report)  # refuses a missing backbone, warns about a head
         _warn_if_incomplete(report, pretrained)
         meta = report.meta or {}
         if meta.get('dataset_meta'):
@@ -183,8 +184,9 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
 
 
 def _warn_if_incomplete(report, source):
-    """Say which weights did not load (non-strict, as mmpretrain)."""
-    if report.ok:
+    """Say which checkpoint entries the model has no place for (non-strict, as
+    mmpretrain); model parameters that did not load were reported already."""
+    if report.ok or report.unfit_keys:
         return
     from mmcls_ms.utils.logging import print_log
     print_log(f'Weights from {source} do not fully fit the model:\n{report.table()}',

@@ -48,8 +48,31 @@ _CKPT_DTYPES = {
     'Float16': np.float16, 'Float32': np.float32, 'Float64': np.float64, 'Bool': np.bool_}
 
 
+# Parameters that make up the classifier rather than the feature extractor:
+# the head and neck, and the classifiers VGG (``classifier``) and InceptionV3
+# (``fc``, ``AuxLogits``) keep inside their backbones.
+_HEAD_PARAMETER_RE = re.compile(r'^(head|neck)\.|^backbone\.(classifier|fc|AuxLogits)\.')
+
+
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be read, or does not fit the model."""
+
+
+class PartialCheckpointError(CheckpointError):
+    """A checkpoint that leaves parameters of the model missing or mis-shaped."""
+
+
+def is_head_parameter(name: str) -> bool:
+    """Whether ``name`` belongs to the classifier (head, neck, or the
+    classifier inside a VGG / InceptionV3 backbone), not the features.
+
+    Example:
+        >>> is_head_parameter('backbone.classifier.6.weight')
+        True
+        >>> is_head_parameter('backbone.features.0.conv.weight')
+        False
+    """
+    return bool(_HEAD_PARAMETER_RE.match(name))
 
 
 @dataclass
@@ -72,6 +95,20 @@ class LoadReport:
     @property
     def ok(self) -> bool:
         return not (self.missing_keys or self.unexpected_keys or self.mismatched_keys)
+
+    @property
+    def unfit_keys(self) -> List[str]:
+        """Model parameters that kept their initial values: missing or mis-shaped."""
+        return self.missing_keys + [name for name, _, _ in self.mismatched_keys]
+
+    def summary(self) -> str:
+        """One line: how much of the model the checkpoint filled."""
+        total = len(self.loaded_keys) + len(self.missing_keys) + len(self.mismatched_keys)
+        unfit = self.unfit_keys
+        shown = ', '.join(unfit[:3]) + (', ...' if len(unfit) > 3 else '')
+        return (f'{self.path} fits only part of the model: {len(self.loaded_keys)} of {total} '
+                f'parameters loaded, {len(self.missing_keys)} missing and '
+                f'{len(self.mismatched_keys)} mis-shaped ({shown})')
 
     def table(self) -> str:
         """A plain-text summary and a table of every key that did not load."""
@@ -601,3 +638,49 @@ def load_checkpoint(model, path_or_url: str, strict: bool = False,
     state = _revise(state, revise_keys)
     return load_state_dict(model, state, strict=strict, optimizer=optimizer, path=path,
                            meta=meta, logger=logger)
+
+
+def require_complete(report: LoadReport, how_to_allow: str) -> None:
+    """Refuse a load that left any model parameter missing or mis-shaped.
+
+    ``how_to_allow`` tells the user how to say they mean it (a flag, an
+    attribute).  The report table is logged before the error.
+
+    Example:
+        >>> require_complete(load_checkpoint(model, 'epoch_5.ckpt'),
+        ...                  'pass --allow-partial-checkpoint')  # doctest: +SKIP
+    """
+    if not report.unfit_keys:
+        return
+    _log(report.table(), 'WARNING')
+    raise PartialCheckpointError(
+        f'{report.summary()}; those would keep random weights and the results would be '
+        f'meaningless. Use the checkpoint that belongs to this config, or {how_to_allow} to '
+        'evaluate it anyway.')
+
+
+def require_backbone(report: LoadReport) -> None:
+    """Refuse a load that left feature-extractor parameters missing or
+    mis-shaped; warn, with the report table, about a head that does not fit
+    (a checkpoint trained for another class count).
+
+    Example:
+        >>> require_backbone(load_checkpoint(model, 'vgg16.ckpt'))  # doctest: +SKIP
+    """
+    unfit = report.unfit_keys
+    if not unfit:
+        return
+    _log(report.table(), 'WARNING')
+    features = [name for name in unfit if not is_head_parameter(name)]
+    if features:
+        shown = ', '.join(features[:3]) + (', ...' if len(features) > 3 else '')
+        raise PartialCheckpointError(
+            f'{report.path} does not hold the backbone of this model: {len(features)} of its '
+            f'feature parameters are missing or mis-shaped ({shown}). Pass the checkpoint '
+            'of this architecture (convert torchvision / mmpretrain / MindCV files with '
+            'tools/model_converters/convert.py), or the config that matches the checkpoint.')
+    warnings.warn(
+        f'{report.summary()}: the checkpoint has no head for this model, or one of other '
+        'shapes (another number of classes?), so the head keeps random weights and the '
+        'predictions are meaningless until it is trained. The table above lists the keys.',
+        stacklevel=3)

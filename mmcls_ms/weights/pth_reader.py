@@ -20,7 +20,9 @@ import collections
 import contextlib
 import os
 import pickle
+import struct
 import zipfile
+import zlib
 from typing import Dict, Tuple
 
 import numpy as np
@@ -48,20 +50,83 @@ class _StorageType:
         self.dtype = _STORAGE_DTYPES[name]
 
 
+class _Storage:
+    """A storage read from the archive: its key and its elements."""
+
+    def __init__(self, key, array):
+        self.key, self.array = key, array
+
+
+class _InvalidTensor:
+    """What a tensor whose geometry does not fit its storage unpickles to; the
+    caller names it by its key in the state dict and refuses the file."""
+
+    def __init__(self, reason):
+        self.reason = reason
+
+
+# A tensor may be larger than its storage only through overlapping strides
+# (an expanded view); cap what such a view may allocate.
+MAX_EXPANDED_BYTES = 1 << 28
+_MAX_DIMS = 32
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _geometry_problem(storage, storage_offset, size, stride):
+    """Why ``(storage_offset, size, stride)`` cannot be a view of ``storage``, or None."""
+    if not isinstance(storage, _Storage):
+        return f'has no tensor storage (got {type(storage).__name__})'
+    if not (isinstance(size, (tuple, list)) and isinstance(stride, (tuple, list))):
+        return f'has a malformed size {size!r} or stride {stride!r}'
+    if len(size) != len(stride) or len(size) > _MAX_DIMS:
+        return f'has size {tuple(size)} and stride {tuple(stride)} of different or too many dims'
+    if not all(_is_int(v) for v in (storage_offset, *size, *stride)):
+        return (f'has a non-integer size, stride or offset ({size!r}, {stride!r}, '
+                f'{storage_offset!r})')
+    if storage_offset < 0 or any(v < 0 for v in (*size, *stride)):
+        return (f'has a negative size, stride or offset (size {tuple(size)}, stride '
+                f'{tuple(stride)}, offset {storage_offset})')
+    numel = 1
+    for v in size:
+        numel *= v
+    if numel == 0:
+        return None
+    available = storage.array.size
+    last = storage_offset + sum((n - 1) * st for n, st in zip(size, stride))
+    if last >= available:
+        return (f'reaches element {last} of storage {storage.key!r}, which holds {available} '
+                f'(size {tuple(size)}, stride {tuple(stride)}, offset {storage_offset})')
+    nbytes = numel * storage.array.itemsize
+    if numel > available and nbytes > MAX_EXPANDED_BYTES:
+        return (f'expands storage {storage.key!r} ({available} elements) to {numel} elements '
+                f'(size {tuple(size)}, stride {tuple(stride)})')
+    return None
+
+
 def _rebuild_tensor(storage, storage_offset, size, stride, *unused):
-    """numpy version of ``torch._utils._rebuild_tensor_v2``."""
+    """numpy version of ``torch._utils._rebuild_tensor_v2``; the geometry is
+    checked against the storage first, so nothing outside it is ever read."""
+    problem = _geometry_problem(storage, storage_offset, size, stride)
+    if problem:
+        return _InvalidTensor(problem)
+    array = storage.array
     size, stride = tuple(size), tuple(stride)
     if not size:
-        return np.array(storage[storage_offset])
+        return np.array(array[storage_offset])
     if any(s == 0 for s in size):
-        return np.zeros(size, dtype=storage.dtype)
-    item = storage.itemsize
+        return np.zeros(size, dtype=array.dtype)
+    item = array.itemsize
     view = np.lib.stride_tricks.as_strided(
-        storage[storage_offset:], shape=size, strides=tuple(s * item for s in stride))
+        array[storage_offset:], shape=size, strides=tuple(s * item for s in stride))
     return np.array(view, copy=True, order='C')
 
 
 def _rebuild_parameter(data, *unused):
+    if not isinstance(data, (np.ndarray, _InvalidTensor)):
+        return _InvalidTensor(f'is a parameter around a {type(data).__name__}, not a tensor')
     return data
 
 
@@ -95,12 +160,21 @@ class _RestrictedUnpickler(pickle.Unpickler):
         self._path = path
         self._storages = {}
         self._on_storage = on_storage
+        self.invalid_tensors = []
+
+    def _recording(self, rebuild):
+        def rebuild_and_record(*args):
+            value = rebuild(*args)
+            if isinstance(value, _InvalidTensor):
+                self.invalid_tensors.append(value)
+            return value
+        return rebuild_and_record
 
     def find_class(self, module, name):
         if (module, name) == ('_codecs', 'encode'):  # numpy byte payloads (protocol 2)
             return _latin1_encode
         try:
-            return _SAFE_GLOBALS[(module, name)]
+            found = _SAFE_GLOBALS[(module, name)]
         except KeyError:
             raise UnsafePickleError(
                 f'{self._path!r} references the global {module}.{name}, which is not a '
@@ -110,31 +184,58 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 'for an mmengine training checkpoint (epoch_N.pth, with message_hub and '
                 'optimizer state) run mmpretrain\'s tools/model_converters/publish_model.py.'
             ) from None
+        if found in (_rebuild_tensor, _rebuild_parameter):
+            return self._recording(found)
+        return found
 
     def persistent_load(self, pid):
-        if not (isinstance(pid, tuple) and pid and pid[0] == 'storage'):
+        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == 'storage'):
             raise UnsafePickleError(f'{self._path!r}: unsupported persistent id {pid!r}')
         _, storage_type, key, _location, numel = pid[:5]
         if not isinstance(storage_type, _StorageType):
             raise UnsafePickleError(f'{self._path!r}: unsupported storage type {storage_type!r}')
+        if not isinstance(key, str) or not _is_int(numel) or numel < 0:
+            raise PthFormatError(f'{self._path!r} is corrupt: storage {key!r} has a malformed '
+                                 f'record (numel {numel!r}). Re-download or re-save the file.')
         if key not in self._storages:
-            name = f'{self._prefix}data/{key}'
-            try:
-                raw = self._archive.read(name)
-            except KeyError:
-                raise PthFormatError(f'{self._path!r} is incomplete: storage {name!r} is '
-                                     'missing from the archive.') from None
-            if storage_type.dtype == 'bfloat16':
-                bits = np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16
-                array = bits.view(np.float32)
-            else:
-                array = np.frombuffer(raw, dtype=storage_type.dtype)
-            if self._big_endian:
-                array = array.byteswap()
-            self._storages[key] = array
+            self._storages[key] = _Storage(key, self._read_storage(key, storage_type, numel))
             if self._on_storage is not None:
                 self._on_storage()
-        return self._storages[key]
+        storage = self._storages[key]
+        if storage.array.dtype != np.dtype(np.float32 if storage_type.dtype == 'bfloat16'
+                                           else storage_type.dtype):
+            raise PthFormatError(f'{self._path!r} is corrupt: storage {key!r} is used as '
+                                 f'{storage_type.name} and as {storage.array.dtype}.')
+        return storage
+
+    def _read_storage(self, key, storage_type, numel):
+        """The first ``numel`` elements of ``data/<key>`` (as torch reads it)."""
+        name = f'{self._prefix}data/{key}'
+        itemsize = 2 if storage_type.dtype == 'bfloat16' else np.dtype(storage_type.dtype).itemsize
+        nbytes = numel * itemsize
+        try:
+            info = self._archive.getinfo(name)
+        except KeyError:
+            raise PthFormatError(f'{self._path!r} is incomplete: storage {name!r} is '
+                                 'missing from the archive.') from None
+        if info.file_size < nbytes:
+            raise PthFormatError(
+                f'{self._path!r} is truncated or corrupt: storage {name!r} holds '
+                f'{info.file_size} bytes, but its record says {numel} x {itemsize} bytes. '
+                'Re-download or re-save the file.')
+        with self._archive.open(info) as member:
+            raw = member.read(nbytes)
+        if len(raw) != nbytes:
+            raise PthFormatError(f'{self._path!r} is truncated: storage {name!r} ends after '
+                                 f'{len(raw)} of {nbytes} bytes. Re-download the file.')
+        if storage_type.dtype == 'bfloat16':
+            bits = np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16
+            array = bits.view(np.float32)
+        else:
+            array = np.frombuffer(raw, dtype=storage_type.dtype)
+        if self._big_endian:
+            array = array.byteswap()
+        return array
 
     @property
     def _big_endian(self):
@@ -190,10 +291,56 @@ def load_pth(path: str, progress: bool = False):
             prefix = pickles[0][:-len('data.pkl')]
             with archive.open(pickles[0]) as f, _storage_progress(
                     archive, prefix, path, progress) as on_storage:
-                return _RestrictedUnpickler(f, archive, prefix, path, on_storage).load()
+                unpickler = _RestrictedUnpickler(f, archive, prefix, path, on_storage)
+                obj = unpickler.load()
+    except (PthFormatError, UnsafePickleError):
+        raise
     except zipfile.BadZipFile as err:
         raise PthFormatError(f'{path!r} is a damaged or truncated zip archive ({err}); '
                              're-download it.') from err
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
+            AttributeError, OverflowError, RecursionError, UnicodeError, struct.error,
+            zlib.error) as err:
+        # a flipped byte in the pickle: whatever the unpickler tripped on, the file is bad
+        raise PthFormatError(f'{path!r} is corrupt: its data.pkl does not unpickle '
+                             f'({type(err).__name__}: {err}). Re-download or re-save it.'
+                             ) from None
+    except MemoryError:
+        # a corrupt length field asks for terabytes, or the file outgrows the memory
+        raise PthFormatError(f'{path!r} needs more memory to read than this process can '
+                             'get: a length in the file is corrupt, or the file is larger than '
+                             'the memory. Re-download it, or free memory.') from None
+    except (NotImplementedError, RuntimeError, OSError) as err:
+        # zipfile's answers to damaged headers: unknown compression or version, an
+        # "encrypted" flag, offsets before the start of the file
+        raise PthFormatError(f'{path!r} is a damaged zip archive ({type(err).__name__}: '
+                             f'{err}); re-download it.') from None
+    _refuse_invalid_tensors(obj, path, unpickler.invalid_tensors)
+    return obj
+
+
+def _refuse_invalid_tensors(obj, path, invalid):
+    """Raise :class:`PthFormatError` naming the first tensor whose geometry
+    does not fit its storage (``state_dict.fc.weight``); ``invalid`` lists all
+    such tensors the unpickler built, wherever the pickle put them."""
+    if not invalid:
+        return
+    stack = [('', obj)]
+    while stack:  # iterative: a crafted pickle can nest deeper than the recursion limit
+        where, value = stack.pop()
+        if value is invalid[0] or isinstance(value, _InvalidTensor):
+            bad, name = value, where or '<root>'
+            break
+        if isinstance(value, dict):
+            stack.extend((f'{where}.{k}' if where else str(k), v) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((f'{where}.{i}' if where else str(i), v) for i, v in enumerate(value))
+    else:
+        bad, name = invalid[0], '<outside the state dict>'
+    raise PthFormatError(
+        f'{path!r}: tensor {name!r} {bad.reason}, so it is not a view of its data. The file '
+        'is corrupt or crafted; mmcls_ms refuses it rather than read outside the data. '
+        'Re-download it, or re-save it with torch.save(model.state_dict()).')
 
 
 @contextlib.contextmanager
@@ -243,7 +390,10 @@ def load_pth_state_dict(path: str, progress: bool = False) -> Tuple[Dict[str, np
         if isinstance(obj.get(wrapper), dict):
             obj = obj[wrapper]
             break
-    state = _flatten(obj)
+    try:
+        state = _flatten(obj)
+    except RecursionError:
+        raise PthFormatError(f'{path!r} nests its dicts too deeply to be a state dict.') from None
     if not state:
         raise PthFormatError(f'{path!r} contains no tensors.')
     return state, meta

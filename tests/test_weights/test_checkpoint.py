@@ -487,3 +487,25 @@ def test_reader_matches_mindspore_load(tmp_path, crc_check):
         assert state[key].dtype == value.dtype, key
         np.testing.assert_array_equal(state[key], value)
         np.testing.assert_array_equal(state[key], reference[key].asnumpy())
+
+
+def test_reader_is_immune_to_low_free_memory(tmp_path, monkeypatch):
+    """MindSpore 2.10's load_checkpoint refuses a .ckpt larger than the free
+    memory (SC_AVPHYS_PAGES, page cache excluded); mmcls_ms's reader reads it,
+    with the same values MindSpore reads when it has the memory."""
+    net = nn.SequentialCell([nn.Conv2d(3, 8, 3, has_bias=True), nn.BatchNorm2d(8),
+                             nn.Flatten(), nn.Dense(8 * 30 * 30, 4)])
+    path = str(tmp_path / 'mindcv_style.ckpt')
+    ms.save_checkpoint(net, path, append_dict={'global_step': 7, 'epoch_num': 2})
+    reference = {k: v.asnumpy() for k, v in ms.load_checkpoint(path).items()}
+    sysconf = os.sysconf
+    monkeypatch.setattr(os, 'sysconf',
+                        lambda name: 1 if name == 'SC_AVPHYS_PAGES' else sysconf(name))
+    with pytest.raises(ValueError, match='exceeds current available memory'):
+        ms.load_checkpoint(path)
+    state, _ = read_checkpoint(path)
+    assert set(state) == set(reference)
+    for name, value in reference.items():
+        np.testing.assert_array_equal(state[name].reshape(value.shape), value, err_msg=name)
+    report = load_checkpoint(net, path, strict=False, logger=False)
+    assert not report.missing_keys and not report.mismatched_keys

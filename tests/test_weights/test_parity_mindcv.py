@@ -7,9 +7,17 @@ configs/_base_/models plus the converted meta's ``model_overrides``, and the
 logits must match MindCV's (loaded from the same file) in eval mode:
 max |diff| <= 1e-4 * max(1, max |logit|), fp32, CPU.
 
+MindCV's side loads the file as ``create_model(checkpoint_path=...)`` does
+(``load_param_into_net``), but parses it with mmcls_ms's record-by-record
+reader: MindSpore 2.10's ``load_checkpoint`` refuses a .ckpt larger than the
+*free* memory (page cache excluded), which after a few GB of file reads is
+less than a VGG checkpoint (docs/faq.md).
+
 Run with the parity venv:  /work/venvs/parity/bin/python -m pytest -m parity \
     tests/test_weights/test_parity_mindcv.py
 """
+import os
+
 import mindspore as ms
 import numpy as np
 import pytest
@@ -17,7 +25,7 @@ from mindspore import nn
 
 mindcv = pytest.importorskip('mindcv')
 
-from mmcls_ms.weights.checkpoint import load_checkpoint  # noqa: E402
+from mmcls_ms.weights.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
 from mmcls_ms.weights.converters import convert_checkpoint  # noqa: E402
 
 pytestmark = pytest.mark.parity
@@ -58,8 +66,20 @@ def randomize_dense_biases(net, rng):
             p.set_data(ms.Tensor(rng.normal(0, 0.05, p.shape).astype(np.float32)))
 
 
+def load_mindcv_model(name, ckpt):
+    """``mindcv.create_model(name, checkpoint_path=ckpt)`` with the file read by
+    mmcls_ms's reader instead of ``mindspore.load_checkpoint``; every network
+    parameter must come from the file."""
+    net = mindcv.create_model(name)
+    state, _ = read_checkpoint(ckpt)
+    params = {k: ms.Parameter(ms.Tensor(v), name=k) for k, v in state.items()}
+    not_loaded, _ = ms.load_param_into_net(net, params)
+    assert not not_loaded, f'MindCV parameters missing in {ckpt}: {not_loaded[:5]}'
+    return net
+
+
 def mindcv_reference(name, ckpt, x):
-    ref = mindcv.create_model(name, checkpoint_path=ckpt)
+    ref = load_mindcv_model(name, ckpt)
     ref.set_train(False)
     return ref(ms.Tensor(x)).asnumpy()
 
@@ -127,3 +147,20 @@ def test_vgg(tmp_path, helpers, name):
     ref = mindcv_reference(name, ckpt, x)
     report, _ = convert_and_compare(tmp_path, helpers, name, ckpt, x, ref, name)
     assert len(report.zero_filled) == {'vgg11': 8, 'vgg13': 10, 'vgg16': 13, 'vgg19': 16}[name]
+
+
+def test_mindcv_side_reads_checkpoints_larger_than_free_memory(tmp_path, monkeypatch):
+    """Free memory below the file size (os.sysconf's SC_AVPHYS_PAGES, what
+    MindSpore reads): MindCV's own loading is refused, the parity tests' is not."""
+    net = mindcv.create_model('mobilenet_v2_035_96')
+    ckpt = str(tmp_path / 'small.ckpt')
+    save_mindcv_checkpoint(net, ckpt)
+    expected = {p.name: p.asnumpy() for p in net.get_parameters()}
+    sysconf = os.sysconf
+    monkeypatch.setattr(os, 'sysconf',
+                        lambda name: 1 if name == 'SC_AVPHYS_PAGES' else sysconf(name))
+    with pytest.raises(ValueError, match='exceeds current available memory'):
+        mindcv.create_model('mobilenet_v2_035_96', checkpoint_path=ckpt)
+    loaded = load_mindcv_model('mobilenet_v2_035_96', ckpt)
+    for p in loaded.get_parameters():
+        np.testing.assert_array_equal(p.asnumpy(), expected[p.name], err_msg=p.name)

@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from mmcls_ms.models.utils.weight_init import init_weights
 from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
 from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
 from mmcls_ms.utils.device import check_jit_level, set_device_target
@@ -59,6 +60,10 @@ def _need(value, key, job):
 @RUNNERS.register_module()
 class Runner:
     """Train / validate / test a classifier. Build it with :meth:`from_cfg`."""
+
+    # test()/val() refuse a load_from that leaves model parameters missing or
+    # mis-shaped unless this is set (tools/test.py --allow-partial-checkpoint)
+    allow_partial_load = False
 
     def __init__(self, model, work_dir, train_dataloader=None, val_dataloader=None,
                  test_dataloader=None, train_cfg=None, val_cfg=None, test_cfg=None,
@@ -445,6 +450,7 @@ class Runner:
     def train(self):
         """Train as ``train_cfg`` says; return the model."""
         self._build_train_objects()
+        init_weights(self.model)  # the parts' init_cfg, before load_from / resume (mmengine)
         self._load_or_resume()
         self.call_hook('before_run')
         self._dump_config()
@@ -538,7 +544,7 @@ class Runner:
                     'or adding optim_wrapper.clip_grad=dict(max_norm=...).')
 
     def _load_or_resume(self, weights_only=False):
-        from mmcls_ms.weights.checkpoint import load_checkpoint
+        from mmcls_ms.weights.checkpoint import load_checkpoint, require_complete
         resume = self.resume_from
         if resume and not weights_only:
             path = self.load_from if isinstance(self.load_from, str) else None
@@ -563,6 +569,10 @@ class Runner:
                     f'({len(report.unexpected_keys)} unexpected, {len(report.missing_keys)} '
                     'missing). Convert weights from torchvision, mmpretrain or MindCV first: '
                     'python tools/model_converters/convert.py SRC DST.')
+            if weights_only and not self.allow_partial_load:
+                # testing a model that is partly random weights gives meaningless metrics
+                require_complete(report, 'pass --allow-partial-checkpoint to tools/test.py '
+                                         '(runner.allow_partial_load = True)')
             self.logger.info(f'Loaded weights from {self.load_from}')
             self._loaded_meta = report.meta
 

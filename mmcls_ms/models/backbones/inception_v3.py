@@ -46,6 +46,7 @@ from mindspore import nn, ops
 from mmcls_ms.registry import MODELS
 from ..utils.init import trunc_normal
 from ..utils.norm import build_norm_layer
+from ..utils.weight_init import init_cfg_of
 
 INCEPTION_BN_EPS = 1e-3  # torchvision / TF Inception use 1e-3, not BN's usual 1e-5
 
@@ -244,9 +245,10 @@ class InceptionV3(nn.Cell):
             zero padding (True: torchvision/mmpretrain; False: MindCV).
         norm_cfg: BN config, momentum in the PyTorch convention.
         in_channels: input channels.
-        init_cfg: accepted for mmpretrain config compatibility; weights are
-            initialised at construction (TruncNormal std 0.1, aux conv 0.01,
-            aux fc 0.001, BN gamma 1).
+        init_cfg: mmengine's init_cfg, applied when training starts
+            (:mod:`mmcls_ms.models.utils.weight_init`); without it the weights
+            keep the initialisation of construction (TruncNormal std 0.1, aux
+            conv 0.01, aux fc 0.001, BN gamma 1), mmpretrain's default.
 
     Returns from ``construct``: a tuple of tensors, the last one being the
     logits (or the feature map without a classifier).
@@ -255,6 +257,8 @@ class InceptionV3(nn.Cell):
     def __init__(self, num_classes=1000, aux_logits=False, dropout=0.5,
                  pool_count_include_pad=True, norm_cfg=None, in_channels=3, init_cfg=None):
         super().__init__()
+        # applied by init_weights() when training starts
+        self.init_cfg = init_cfg_of(init_cfg, type(self).__name__)
         if aux_logits and num_classes <= 0:
             raise ValueError('InceptionV3(aux_logits=True) needs num_classes > 0: the auxiliary '
                              'classifier predicts classes')

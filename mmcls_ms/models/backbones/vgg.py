@@ -31,6 +31,7 @@ from mindspore import nn
 from mmcls_ms.registry import MODELS
 from ..utils.init import kaiming_normal_fan_out, normal
 from ..utils.norm import build_norm_layer
+from ..utils.weight_init import init_cfg_of
 
 STAGE_CHANNELS = (64, 128, 256, 512, 512)
 ARCH_SETTINGS = {  # depth -> convs per stage
@@ -85,9 +86,10 @@ class VGG(nn.Cell):
         adaptive_pool: average-pool to 7x7 before the classifier (torchvision),
             so inputs other than 224x224 work with a classifier.
         dropout: dropout probability inside the classifier.
-        init_cfg: accepted for mmpretrain config compatibility; weights are
-            initialised at construction (Kaiming fan_out for convs, Normal 0.01
-            for linears, zero biases, BN gamma 1).
+        init_cfg: mmengine's init_cfg, applied when training starts
+            (:mod:`mmcls_ms.models.utils.weight_init`); without it the weights
+            keep the initialisation of construction (Kaiming fan_out for convs,
+            Normal 0.01 for linears, zero biases, BN gamma 1), mmpretrain's default.
     """
 
     def __init__(self, depth, num_classes=-1, num_stages=5, dilations=(1, 1, 1, 1, 1),
@@ -95,6 +97,8 @@ class VGG(nn.Cell):
                  act_cfg=None, norm_eval=False, ceil_mode=False, with_last_pool=True,
                  adaptive_pool=False, dropout=0.5, in_channels=3, init_cfg=None):
         super().__init__()
+        # applied by init_weights() when training starts
+        self.init_cfg = init_cfg_of(init_cfg, type(self).__name__)
         if depth not in ARCH_SETTINGS:
             raise KeyError(f'VGG depth must be one of {sorted(ARCH_SETTINGS)}, got {depth!r}')
         if not 1 <= num_stages <= 5:

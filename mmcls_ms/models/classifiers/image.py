@@ -14,6 +14,7 @@ All four run in PyNative mode and compile with ``mindspore.jit``.
 from mindspore import nn
 
 from mmcls_ms.registry import MODELS
+from ..utils.weight_init import init_cfg_of
 
 FEATURE_STAGES = ('backbone', 'neck', 'pre_logits')
 
@@ -35,14 +36,15 @@ class ImageClassifier(nn.Cell):
         backbone: backbone config.
         neck: neck config or None.
         head: head config or None (then ``construct`` returns the features).
-        pretrained: mmpretrain's deprecated alias of a ``Pretrained`` init_cfg;
-            must be None here (load checkpoints with
-            ``mmcls_ms.weights.checkpoint.load_checkpoint``).
+        pretrained: mmpretrain's deprecated alias of
+            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
         train_cfg: mmpretrain batch augments; only None / an empty dict is
             supported.
         data_preprocessor: ``ClsDataPreprocessor`` config; ``type`` may be
             omitted.  Default: cast to float32 only.
-        init_cfg: accepted for compatibility (layers initialise themselves).
+        init_cfg: mmengine's init_cfg (e.g. ``dict(type='Pretrained',
+            checkpoint=...)``), applied when training starts, after the parts'
+            own (:mod:`mmcls_ms.models.utils.weight_init`).
 
     Example:
         >>> import numpy as np, mindspore as ms
@@ -58,9 +60,10 @@ class ImageClassifier(nn.Cell):
     def __init__(self, backbone, neck=None, head=None, pretrained=None, train_cfg=None,
                  data_preprocessor=None, init_cfg=None):
         super().__init__()
-        if pretrained is not None:
-            raise ValueError('ImageClassifier(pretrained=...) is not supported; set '
-                             '`load_from` in the config or call load_checkpoint()')
+        if pretrained is not None:  # as mmpretrain: the deprecated spelling of a Pretrained init
+            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        # applied by init_weights() when training starts
+        self.init_cfg = init_cfg_of(init_cfg, type(self).__name__)
         if train_cfg:
             raise ValueError(f'ImageClassifier train_cfg={train_cfg} (batch augments '
                              'such as Mixup/CutMix) is not supported yet; remove it')

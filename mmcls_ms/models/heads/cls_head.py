@@ -10,6 +10,7 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from mmcls_ms.registry import MODELS
+from ..utils.weight_init import init_cfg_of
 
 
 def build_loss(loss):
@@ -32,7 +33,8 @@ class ClsHead(nn.Cell):
         cal_acc: accepted for mmpretrain compatibility (training accuracy is
             not computed inside the loss here).
         aux_loss_weight: weight of the auxiliary logits' loss (0 disables).
-        init_cfg: accepted for compatibility.
+        init_cfg: mmengine's init_cfg, applied when training starts
+            (:mod:`mmcls_ms.models.utils.weight_init`).
 
     Example:
         >>> import numpy as np, mindspore as ms
@@ -45,6 +47,8 @@ class ClsHead(nn.Cell):
 
     def __init__(self, loss=None, topk=(1,), cal_acc=False, aux_loss_weight=0.0, init_cfg=None):
         super().__init__()
+        # applied by init_weights() when training starts
+        self.init_cfg = init_cfg_of(init_cfg, type(self).__name__)
         loss = dict(type='CrossEntropyLoss', loss_weight=1.0) if loss is None else loss
         self.loss_module = build_loss(loss)
         self.topk = (topk,) if isinstance(topk, int) else tuple(topk)

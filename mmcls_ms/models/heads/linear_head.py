@@ -20,7 +20,7 @@ class LinearClsHead(ClsHead):
         in_channels: feature width (2048 for InceptionV3, 512 for VGG).
         dropout: dropout probability before ``fc`` (0 disables).
         loss, topk, cal_acc, aux_loss_weight: as :class:`ClsHead`.
-        init_cfg: accepted for compatibility; ``fc`` gets Normal(0.01), bias 0.
+        init_cfg: as :class:`ClsHead`; without it ``fc`` keeps Normal(0.01), bias 0.
 
     Example:
         >>> import numpy as np, mindspore as ms
