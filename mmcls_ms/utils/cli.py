@@ -45,6 +45,7 @@ EXPECTED_ERRORS = (
     'mmcls_ms.datasets.transforms.loading.ImageReadError',
     'mmcls_ms.ops.onednn_library.OneDNNConvUnavailable',
     'mmcls_ms.utils.device.DeviceUnavailableError',
+    'mmcls_ms.models.utils.weight_init.InitConfigError',
 )
 # errors about a path the user gave: the message names the path
 PATH_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
