@@ -25,6 +25,8 @@ import shutil
 import subprocess
 import tempfile
 
+from mmcls_ms.utils.home import mmcls_ms_home
+
 SOURCE_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
 SOURCES = ('onednn_api.h', 'onednn_runtime.h', 'onednn_conv.cpp', 'onednn_pool.cpp',
            'batch_norm_relu.cpp', 'fused_sgd.cpp')
@@ -44,8 +46,7 @@ def _mindspore_lib_dir() -> str:
 
 
 def _cache_dir() -> str:
-    home = os.environ.get('MMCLS_MS_HOME', osp.join(osp.expanduser('~'), '.cache', 'mmcls_ms'))
-    return osp.join(home, 'ops')
+    return mmcls_ms_home('ops')
 
 
 def _build_key() -> str:

@@ -113,6 +113,8 @@ def vgg_feature_indices(depth: int, with_bn: bool) -> List[Tuple[int, int]]:
         >>> vgg_feature_indices(11, with_bn=False)[:3]
         [(0, 0), (2, 3), (4, 6)]
     """
+    if depth not in VGG_CONVS_PER_STAGE:
+        raise KeyError(f'VGG depth must be one of {sorted(VGG_CONVS_PER_STAGE)}, got {depth!r}')
     pairs, mm, tv = [], 0, 0
     for num_convs in VGG_CONVS_PER_STAGE[depth]:
         for _ in range(num_convs):

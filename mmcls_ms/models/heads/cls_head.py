@@ -10,16 +10,7 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from mmcls_ms.registry import MODELS
-
-
-def build_loss(loss):
-    """A loss config dict -> loss cell (a cell passes through)."""
-    if isinstance(loss, nn.Cell):
-        return loss
-    if not isinstance(loss, dict):
-        raise TypeError(f"head `loss` must be a config dict like dict(type='CrossEntropyLoss') "
-                        f'or a Cell, got {type(loss).__name__}')
-    return MODELS.build(loss)
+from ..builder import build_model_part
 
 
 @MODELS.register_module()
@@ -46,7 +37,7 @@ class ClsHead(nn.Cell):
     def __init__(self, loss=None, topk=(1,), cal_acc=False, aux_loss_weight=0.0, init_cfg=None):
         super().__init__()
         loss = dict(type='CrossEntropyLoss', loss_weight=1.0) if loss is None else loss
-        self.loss_module = build_loss(loss)
+        self.loss_module = build_model_part(loss, f'{type(self).__name__} loss')
         self.topk = (topk,) if isinstance(topk, int) else tuple(topk)
         self.cal_acc = cal_acc
         if aux_loss_weight < 0:
