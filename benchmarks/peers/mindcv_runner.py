@@ -10,8 +10,7 @@ InceptionV3) runs as one of:
   the step MindCV's ``train.py`` runs (``mindspore.Model`` builds it when there
   is no EMA, clipping or dynamic loss scale);
 - ``--trainer jit``: an ``ms.jit`` function of ``value_and_grad`` + optimizer,
-  the method of the issue's reference benchmark (shared/bench/peer_mindcv.py).
-  On MindSpore 2.10 CPU it runs InceptionV3 training about 2x slower per step
+  a common way to benchmark a MindSpore model.  On MindSpore 2.10 CPU it runs InceptionV3 training about 2x slower per step
   than the Cell (5.0 against 2.5 s at batch 8), so it understates MindCV.
 
 oneDNN is capped at AVX2 as mmcls_ms does (otherwise MindSpore 2.10's

@@ -12,7 +12,7 @@ version.  ``MMCLS_MS_ONEDNN_PROFILE=1`` makes the kernels keep time.
 Example:
     >>> from mmcls_ms.ops.onednn_library import library_path
     >>> library_path()                  # doctest: +SKIP
-    '/root/.cache/mmcls_ms/ops/onednn_conv-3f2a....so'
+    '.../.cache/mmcls_ms/ops/onednn_conv-3f2a....so'
 """
 import atexit
 import ctypes

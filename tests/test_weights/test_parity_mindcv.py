@@ -7,7 +7,8 @@ configs/_base_/models plus the converted meta's ``model_overrides``, and the
 logits must match MindCV's (loaded from the same file) in eval mode:
 max |diff| <= 1e-4 * max(1, max |logit|), fp32, CPU.
 
-Run with the parity venv:  /work/venvs/parity/bin/python -m pytest -m parity \
+Run in a Python with the parity extras (pip install .[parity] mindcv==0.3.0):
+    python -m pytest -m parity \
     tests/test_weights/test_parity_mindcv.py
 """
 import mindspore as ms

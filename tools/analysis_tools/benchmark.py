@@ -4,8 +4,8 @@
     python tools/analysis_tools/benchmark.py configs/vgg/vgg16_8xb32_in1k.py \\
         --task train --batch-size 8 --out work_dirs/bench_vgg16_train.json
 
-What is timed (the method of ``/work/shared/bench``, so the numbers compare
-with MindCV's and torchvision's):
+What is timed (the same method as ``benchmarks/peers/*_runner.py``, so the
+numbers compare with MindCV's and torchvision's):
 
 - ``--task infer``: ``model(inputs)`` -> logits, in eval mode; batch 16.
 - ``--task train``: the engine's compiled step, ``TrainStep(model,
@@ -24,8 +24,8 @@ the process (read before the FLOP count, which runs a PyNative forward on a
 model of its own), and the achieved GFLOP/s (2 x multiply-adds of the forward,
 x3 for a training step: forward + backward-data + backward-weights).
 
-This is a measurement, not a test: on a shared machine numbers move with the
-load; run one benchmark at a time.
+This is a measurement, not a test: numbers move with other load on the
+machine; run one benchmark at a time.
 """
 import argparse
 import json

@@ -15,7 +15,7 @@
 
 Weights are random unless ``--pretrained`` (zoo weights, cached) or
 ``--checkpoint`` is given: latency does not depend on their values.  This is a
-benchmark, not a test: on a shared machine the numbers vary with the load.
+benchmark, not a test: the numbers vary with other load on the machine.
 
 Example:
     python tools/analysis_tools/benchmark_inference.py inception-v3_3rdparty_8xb32_in1k \\
@@ -152,7 +152,7 @@ def main(argv=None):
 
     console = Console()
     table = Table(title=f'{args.model} inference on {os.cpu_count()} CPU cores '
-                        f'(load {report["load_avg"][0]:.1f}; shared machine: numbers are noisy)')
+                        f'(load {report["load_avg"][0]:.1f}; other load makes numbers noisy)')
     table.add_column('setting')
     table.add_column('ms per image (best)', justify='right')
     table.add_column('ms per image (median)', justify='right')

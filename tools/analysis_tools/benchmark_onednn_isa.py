@@ -10,7 +10,7 @@ runs in a fresh subprocess: ``DEFAULT`` leaves oneDNN's own choice
 ``ONEDNN_MAX_CPU_ISA``.  For each setting it reports the ISA level and the
 3x3-conv kernel oneDNN picks (from ``ONEDNN_VERBOSE=1`` on one probe conv),
 and the time of a compiled forward pass and of a compiled training step
-(forward + backward).  Timings on a shared machine are noisy: read the ratio.
+(forward + backward).  Timings move with other load on the machine: read the ratio.
 """
 import argparse
 import json
