@@ -69,3 +69,15 @@ def test_the_patterns_catch_what_they_should():
         assert MACHINE_PATH.search(text), text
     for text in ('~/.cache/mmcls_ms', 'data/imagenet/train/', 'https://x.org/root/a'):
         assert not MACHINE_PATH.search(text), text
+
+
+def test_environment_table_lists_every_variable():
+    code = [name for name in tree_files()
+            if name.startswith(('mmcls_ms/', 'tools/', 'benchmarks/', 'demo/'))
+            and name.endswith(('.py', '.sh', '.cpp', '.h'))]
+    read = {var for name in code for line in text_lines(name)
+            for var in re.findall(r'\bMMCLS_MS_[A-Z0-9_]+', line)}
+    with open(osp.join(REPO, 'docs', 'environment.md')) as f:
+        listed = set(re.findall(r'^\| `(MMCLS_MS_[A-Z0-9_]+)` \|', f.read(), re.M))
+    assert read - listed == set(), 'add them to the table in docs/environment.md'
+    assert listed - read == set(), 'the code no longer reads them'
