@@ -17,27 +17,16 @@ oneDNN is capped at AVX2 as mmcls_ms does (otherwise MindSpore 2.10's
 convolutions are ~100x slower on AVX-512 CPUs), so both MindSpore runs use the
 same kernels.
 """
-import argparse
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import time_steps  # noqa: E402
-
-SIZE = {'inception_v3': 299, 'vgg16': 224}
+from common import SIZE, parse_args, time_and_report  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--model', choices=sorted(SIZE), required=True)
-    parser.add_argument('--task', choices=('infer', 'train'), required=True)
-    parser.add_argument('--mode', choices=('graph', 'pynative'), default='graph')
-    parser.add_argument('--trainer', choices=('cell', 'jit'), default='cell')
-    parser.add_argument('--batch', type=int, default=None)
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--steps', type=int, default=5)
-    args = parser.parse_args()
+    _, args = parse_args(('graph', 'pynative'), extra=lambda parser: parser.add_argument(
+        '--trainer', choices=('cell', 'jit'), default='cell'))
     os.environ.setdefault('ONEDNN_MAX_CPU_ISA', 'AVX2')
     import numpy as np
     import mindspore as ms
@@ -46,7 +35,7 @@ def main():
 
     ms.set_context(mode=ms.GRAPH_MODE if args.mode == 'graph' else ms.PYNATIVE_MODE)
     ms.set_seed(0)
-    batch = args.batch or (16 if args.task == 'infer' else 8)
+    batch = args.batch
     size = SIZE[args.model]
     net = mindcv.create_model(args.model, num_classes=1000)
     rng = np.random.default_rng(0)
@@ -89,12 +78,10 @@ def main():
 
         def run():
             return step(x, y).asnumpy()
-    result = dict(impl='mindcv', version=mindcv.__version__, framework='mindspore ' +
-                  ms.__version__, model=args.model, task=args.task, mode=args.mode,
-                  trainer=args.trainer if args.task == 'train' else None,
-                  onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA'))
-    result.update(time_steps(run, batch, args.warmup, args.steps))
-    print('RESULT ' + json.dumps(result), flush=True)
+    time_and_report(run, args, impl='mindcv', version=mindcv.__version__,
+                    framework='mindspore ' + ms.__version__,
+                    trainer=args.trainer if args.task == 'train' else None,
+                    onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA'))
     os._exit(0)  # skip MindSpore's noisy teardown
 
 

@@ -33,6 +33,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
+from mmcls_ms.utils.benchmark import time_steps  # noqa: E402  (no framework import)
 
 COLD_START = r'''
 import json, sys, time
@@ -134,20 +135,13 @@ def main(argv=None):
                 out = out[-1] if isinstance(out, (tuple, list)) else out
                 return ms.ops.softmax(out.astype(ms.float32), -1).asnumpy()
             settings[(bs, 'pynative_model')] = eager
-    for fn in settings.values():  # warm-up: compiles each shape once
-        fn()
-    times = {key: [] for key in settings}
-    for _ in range(args.repeats):  # interleaved, so load spikes hit every setting
-        for key, fn in settings.items():
-            start = time.perf_counter()
-            fn()
-            times[key].append(time.perf_counter() - start)
-    tmp.cleanup()
     warm = {}
-    for (bs, kind), values in times.items():
+    for (bs, kind), fn in settings.items():
+        timing = time_steps(fn, bs, warmup=1, steps=args.repeats)  # the first call compiles
         entry = warm.setdefault(f'batch_{bs}', {})
-        entry[f'{kind}_ms_per_image'] = 1000 * min(values) / bs
-        entry[f'{kind}_ms_per_image_median'] = 1000 * float(np.median(values)) / bs
+        entry[f'{kind}_ms_per_image'] = 1000 * min(timing['step_s']) / bs
+        entry[f'{kind}_ms_per_image_median'] = 1000 * timing['median_step_s'] / bs
+    tmp.cleanup()
     report['warm'] = warm
 
     console = Console()

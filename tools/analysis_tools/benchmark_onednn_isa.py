@@ -60,13 +60,12 @@ def _probe():
 
 
 def _time(args):
-    import time
-
     import numpy as np
     import mindspore as ms
     from mindspore import nn
 
     from mmcls_ms.registry import MODELS as REGISTRY
+    from mmcls_ms.utils.benchmark import time_steps
     ms.set_seed(0)
     model = REGISTRY.build(MODELS[args.model])
     x = ms.Tensor(np.random.default_rng(0).integers(
@@ -89,19 +88,15 @@ def _time(args):
         optimizer(grads)
         return loss
 
-    def best_of(fn, *fn_args):
-        fn(*fn_args).asnumpy()  # compile and warm up
-        times = []
-        for _ in range(args.iters):
-            start = time.perf_counter()
-            fn(*fn_args).asnumpy()  # asnumpy waits for the result
-            times.append(time.perf_counter() - start)
-        return min(times)
+    def median_step(fn, *fn_args):
+        # the untimed first step compiles; asnumpy waits for the result
+        return time_steps(lambda: fn(*fn_args).asnumpy(), args.batch, warmup=0,
+                          steps=args.iters)['median_step_s']
 
     model.set_train(False)
-    forward_s = best_of(forward, x)
+    forward_s = median_step(forward, x)
     model.set_train(True)
-    train_s = best_of(train_step, x, labels)
+    train_s = median_step(train_step, x, labels)
     print(json.dumps(dict(forward_s=forward_s, train_s=train_s)))
 
 
@@ -169,7 +164,7 @@ def main(argv=None):
     fastest_fwd = min(r[3]['forward_s'] for r in rows)
     fastest_train = min(r[3]['train_s'] for r in rows)
     table = Table(title=f'{args.model}, batch {args.batch} at {args.size}x{args.size}, '
-                  f'best of {args.iters}')
+                  f'median of {args.iters}')
     for column in ('ISA cap', 'oneDNN ISA', '3x3 conv kernel'):
         table.add_column(column)
     for column in ('fwd ms', 'ratio', 'train ms', 'ratio'):
