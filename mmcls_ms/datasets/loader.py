@@ -16,7 +16,7 @@ Why this shape:
 - Pixels travel as uint8 (4x less copying than float32); the model's data
   preprocessor casts and normalises.
 - No MindSpore C++ vision ops in the pipeline (checked by
-  ``tools/analysis_tools/benchmark_pipeline.py``): their ``Decode``,
+  ``benchmarks/data_pipeline.py``): their ``Decode``,
   ``Resize`` and ``HorizontalFlip`` give the very same pixels as OpenCV (they
   run the same libjpeg-turbo / OpenCV code, so there is no speed to gain);
   ``CenterCrop`` puts an odd margin on the other side (floor instead of

@@ -31,7 +31,7 @@ Knights Landing) stays at AVX2 in oneDNN 3.x and is not affected; nor are
 AVX2-only or non-x86 CPUs.  1x1 convolutions (a matmul) and backward-weights
 use JIT kernels at every level.  Linux clears the AVX-512 flags in
 /proc/cpuinfo when the OS does not enable the ZMM state, matching oneDNN's own
-check.  ``tools/analysis_tools/benchmark_onednn_isa.py`` times both settings.
+check.  ``benchmarks/onednn_isa.py`` times both settings.
 
 This is the one place mmcls_ms decides that.  It runs when ``mmcls_ms`` is
 imported, before any MindSpore kernel, and only sets ``ONEDNN_MAX_CPU_ISA`` when

@@ -18,7 +18,7 @@ Weights are random unless ``--pretrained`` (zoo weights, cached) or
 benchmark, not a test: the numbers vary with other load on the machine.
 
 Example:
-    python tools/analysis_tools/benchmark_inference.py inception-v3_3rdparty_8xb32_in1k \\
+    python benchmarks/inference_latency.py inception-v3_3rdparty_8xb32_in1k \\
         --repeats 5 --out work_dirs/bench_inference.json
 """
 import argparse
@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 from mmcls_ms.utils.benchmark import time_steps  # noqa: E402  (no framework import)
 

@@ -1,7 +1,7 @@
 """Time a conv net under different oneDNN ISA caps, each in its own process.
 
-    python tools/analysis_tools/benchmark_onednn_isa.py
-    python tools/analysis_tools/benchmark_onednn_isa.py --model inception_v3 --size 299 \\
+    python benchmarks/onednn_isa.py
+    python benchmarks/onednn_isa.py --model inception_v3 --size 299 \\
         --batch 1 --settings AVX2 DEFAULT
 
 ``ONEDNN_MAX_CPU_ISA`` is read once, when oneDNN first runs, so every setting
@@ -19,7 +19,7 @@ import os.path as osp
 import subprocess
 import sys
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MODELS = {
     # a small-input VGG: no classifier, global pooling, linear head
     'vgg11bn': dict(type='ImageClassifier',
