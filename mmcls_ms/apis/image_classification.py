@@ -12,11 +12,16 @@ Example:
 """
 import os
 import warnings
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence, Union
 
 import numpy as np
 
+from mmcls_ms.weights.download import UrlMapping
 from .model import get_model
+
+if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
+    from mindspore import nn
+    from mmengine.config import Config
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
@@ -63,9 +68,10 @@ class ImageClassificationInferencer:
         >>> results = inferencer(['a.jpg', 'b.jpg'], batch_size=2)                # doctest: +SKIP
     """
 
-    def __init__(self, model, pretrained=True, device: Optional[str] = None,
+    def __init__(self, model: Union[str, 'Config', 'nn.Cell'],
+                 pretrained: Union[bool, str] = True, device: Optional[str] = None,
                  classes: Optional[Sequence[str]] = None, mirror: Optional[str] = None,
-                 url_mapping=None):
+                 url_mapping: UrlMapping = None):
         import mindspore as ms
         from mindspore import nn
 
@@ -161,7 +167,7 @@ class ImageClassificationInferencer:
         return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
                     img_path=path, sample_idx=index)
 
-    def preprocess(self, item, index: int = 0) -> dict:
+    def preprocess(self, item: Union[str, np.ndarray], index: int = 0) -> dict:
         """Load one input and run the test pipeline; returns the packed dict."""
         results = self.pipeline(self._load(item, index))
         if results is None:
@@ -174,10 +180,11 @@ class ImageClassificationInferencer:
         import mindspore as ms
         return self._predict_scores(ms.Tensor(batch)).asnumpy()
 
-    def __call__(self, inputs, return_datasamples: bool = False, batch_size: int = 1,
+    def __call__(self, inputs: Union[str, np.ndarray, Sequence[Union[str, np.ndarray]]],
+                 return_datasamples: bool = False, batch_size: int = 1,
                  show_dir: Optional[str] = None, show: bool = False, wait_time: int = 0,
                  draw_score: bool = True, top_k: int = 5, progress: Optional[bool] = None,
-                 **unused):
+                 **unused) -> list:
         """Classify ``inputs``; returns one result per image, in order.
 
         Args:

@@ -9,13 +9,16 @@ Example:
 """
 import copy
 import os
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
 
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from mmcls_ms.weights.download import UrlMapping
 from .model_index import ModelHub, ModelInfo
+
+if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
+    from mindspore import nn
 
 _DEVICES = {'cpu': 'CPU', 'cuda': 'GPU', 'gpu': 'GPU', 'npu': 'Ascend', 'ascend': 'Ascend'}
 
@@ -63,7 +66,7 @@ def _load_config(model) -> tuple:
     return info.config, info
 
 
-def classes_of_dataset_type(dataset_type: Optional[str]):
+def classes_of_dataset_type(dataset_type: Optional[str]) -> Optional[Tuple[str, ...]]:
     """The class names a dataset type defines, or None.  Uses the class's
     ``METAINFO['classes']`` (mmpretrain's convention) when present."""
     if not dataset_type:
@@ -94,8 +97,9 @@ def _dataset_type(cfg) -> Optional[str]:
 
 
 def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
-              device: Optional[str] = None, device_map=None, offload_folder=None,
-              url_mapping: UrlMapping = None, mirror: Optional[str] = None, **kwargs):
+              device: Optional[str] = None, device_map: Any = None,
+              offload_folder: Optional[str] = None, url_mapping: UrlMapping = None,
+              mirror: Optional[str] = None, **kwargs) -> 'nn.Cell':
     """Build a model from a zoo name, a config path or a Config, optionally
     with weights.
 
@@ -189,8 +193,8 @@ def _warn_if_incomplete(report, source):
               level=30)
 
 
-def init_model(config, checkpoint: Optional[str] = None, device: Optional[str] = None,
-               **kwargs):
+def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
+               device: Optional[str] = None, **kwargs) -> 'nn.Cell':
     """mmpretrain's older entry: ``get_model(config, pretrained=checkpoint)``.
 
     Example:
@@ -199,7 +203,7 @@ def init_model(config, checkpoint: Optional[str] = None, device: Optional[str] =
     return get_model(config, pretrained=checkpoint or False, device=device, **kwargs)
 
 
-def inference_model(model, *args, **kwargs):
+def inference_model(model: Union[str, Config, 'nn.Cell'], *args, **kwargs) -> dict:
     """Classify one image with a model, a zoo name or a config path.
 
     Unlike mmpretrain, a model built from a config path (no zoo entry) works

@@ -15,9 +15,12 @@ import difflib
 import fnmatch
 import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 import yaml
+
+if TYPE_CHECKING:  # mmengine's Config is imported on first use
+    from mmengine.config import Config
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INDEX_NAME = 'model-index.yml'
@@ -45,7 +48,7 @@ class ModelInfo:
     _config: object = None
 
     @property
-    def config(self):
+    def config(self) -> 'Config':
         """The model's mmengine ``Config``, read on first use."""
         if self._config is None:
             from mmengine.config import Config
@@ -138,7 +141,7 @@ class ModelHub:
         cls._loaded = True
 
     @classmethod
-    def register_model_index(cls, path: str, config_prefix: Optional[str] = None):
+    def register_model_index(cls, path: str, config_prefix: Optional[str] = None) -> List[str]:
         """Add the models of another ``model-index.yml`` or metafile.
 
         Example:
@@ -155,7 +158,7 @@ class ModelHub:
         return sorted(m.name for m in new.values())
 
     @classmethod
-    def unregister(cls, name: str):
+    def unregister(cls, name: str) -> None:
         """Remove a model (used by tests that register a temporary index)."""
         cls._models.pop(name.lower(), None)
 

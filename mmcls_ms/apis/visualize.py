@@ -6,6 +6,7 @@ Example:
     '/tmp/x.png'
 """
 import os
+from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -13,7 +14,8 @@ import numpy as np
 MIN_WIDTH = 400  # small images are enlarged so that the text stays readable
 
 
-def draw_top_k(img: np.ndarray, top_k, out_path: str, draw_score: bool = True) -> str:
+def draw_top_k(img: np.ndarray, top_k: Sequence[Tuple[str, float]], out_path: str,
+               draw_score: bool = True) -> str:
     """Write ``img`` (HxWx3 BGR uint8) with one line per ``(class, score)``
     drawn on a dark band at its top-left corner; returns ``out_path``."""
     canvas = np.ascontiguousarray(img)

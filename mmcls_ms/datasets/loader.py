@@ -32,6 +32,7 @@ Why this shape:
 import copy
 import math
 import warnings
+from typing import Any, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -46,7 +47,7 @@ COLUMNS = ['inputs', 'gt_label', 'sample_idx']
 WORKER_TYPES = ('thread', 'process')
 
 
-def collate_sample(out):
+def collate_sample(out: dict) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(inputs, gt_label, sample_idx) of one pipeline output."""
     sample = out.get('data_samples')
     label = -1
@@ -64,7 +65,7 @@ class EpochSource:
     """Random-access source for ``GeneratorDataset``: row ``k`` is sample
     ``indices[k]``, augmented for ``(seed, epoch)``."""
 
-    def __init__(self, dataset, indices, seed, epoch):
+    def __init__(self, dataset: Any, indices: Sequence[int], seed: int, epoch: int):
         self.dataset = dataset
         self.indices = np.asarray(indices, np.int64)
         self.seed = seed
@@ -78,7 +79,7 @@ class EpochSource:
         return collate_sample(self.dataset.prepare_data(idx, self.seed, self.epoch))
 
 
-def stack_batch(rows):
+def stack_batch(rows: Sequence[dict]) -> dict:
     """Stack (inputs, label, idx) rows into the batch dict; clear error on
     mixed image sizes."""
     shapes = {r[0].shape for r in rows}
@@ -95,7 +96,7 @@ class BatchSource:
     """Random-access source whose row ``b`` is a whole batch: one hand-over per
     batch instead of per image keeps MindSpore's per-row cost small."""
 
-    def __init__(self, source, batch_size):
+    def __init__(self, source: Any, batch_size: int):
         self.source = source
         self.batch_size = batch_size
 
@@ -131,8 +132,8 @@ class DataLoader:
         >>> batch = next(iter(loader))              # doctest: +SKIP
     """
 
-    def __init__(self, dataset, batch_size, sampler, num_workers=0, drop_last=False, seed=0,
-                 worker_type='thread'):
+    def __init__(self, dataset: Any, batch_size: int, sampler: Any, num_workers: int = 0,
+                 drop_last: bool = False, seed: Optional[int] = 0, worker_type: str = 'thread'):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be a positive int, got {batch_size!r}.')
         if not isinstance(num_workers, int) or num_workers < 0:
@@ -148,10 +149,10 @@ class DataLoader:
         self.worker_type = worker_type
 
     @property
-    def epoch(self):
+    def epoch(self) -> int:
         return self.sampler.epoch
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
         """Choose the epoch: it sets the order and the augmentation."""
         self.sampler.set_epoch(epoch)
 
@@ -159,7 +160,7 @@ class DataLoader:
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-    def epoch_indices(self):
+    def epoch_indices(self) -> np.ndarray:
         """Sample indices of this rank for the current epoch, as batched."""
         indices = self.sampler.indices()
         return indices[:len(self) * self.batch_size]
@@ -167,7 +168,7 @@ class DataLoader:
     def __iter__(self):
         return self.iter_from(0)
 
-    def iter_from(self, start_batch=0):
+    def iter_from(self, start_batch: int = 0) -> Iterator:
         """Iterate the current epoch from batch ``start_batch`` (resume)."""
         if not 0 <= start_batch <= len(self):
             raise ValueError(f'start_batch {start_batch} is outside 0..{len(self)}.')
@@ -214,7 +215,8 @@ class DataLoader:
                 f'sampler={self.sampler!r}, dataset={type(self.dataset).__name__})')
 
 
-def build_dataloader(dataloader_cfg, seed=None, rank=0, world_size=1):
+def build_dataloader(dataloader_cfg: dict, seed: Optional[int] = None, rank: int = 0,
+                     world_size: int = 1) -> DataLoader:
     """Build a ``DataLoader`` from an mmpretrain-style dataloader config.
 
     Args:

@@ -69,7 +69,7 @@ def param_groups(model: nn.Cell, weight_decay: float, paramwise_cfg: dict = None
     return [ParamGroup(params, lr_mult, wd) for (lr_mult, wd), params in groups.items()]
 
 
-def build_optimizer(model: nn.Cell, optim_wrapper_cfg: dict):
+def build_optimizer(model: nn.Cell, optim_wrapper_cfg: dict) -> nn.Cell:
     """Build the optimizer Cell named in ``optim_wrapper_cfg['optimizer']``."""
     if 'optimizer' not in optim_wrapper_cfg:
         raise KeyError('`optim_wrapper` has no `optimizer`: add e.g. '
