@@ -15,13 +15,14 @@ import warnings
 from typing import TYPE_CHECKING, List, Optional, Sequence, Union
 
 import numpy as np
+from mmengine.config import Config
+from rich.progress import Progress
 
 from mmcls_ms.weights.download import UrlMapping
 from .model import get_model
 
 if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
     from mindspore import nn
-    from mmengine.config import Config
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
@@ -72,6 +73,8 @@ class ImageClassificationInferencer:
                  pretrained: Union[bool, str] = True, device: Optional[str] = None,
                  classes: Optional[Sequence[str]] = None, mirror: Optional[str] = None,
                  url_mapping: UrlMapping = None):
+        # MindSpore and the data pipeline (OpenCV) load on first use: `import mmcls_ms.apis`
+        # and list_models stay light
         import mindspore as ms
         from mindspore import nn
 
@@ -86,7 +89,6 @@ class ImageClassificationInferencer:
         else:
             if (pretrained is True and isinstance(model, (str, os.PathLike))
                     and os.fspath(model).endswith('.py')):
-                from mmengine.config import Config
                 if not os.path.isfile(os.fspath(model)):
                     raise FileNotFoundError(f'Config file {os.fspath(model)!r} does not exist.')
                 if not Config.fromfile(os.fspath(model)).get('load_from'):
@@ -141,7 +143,7 @@ class ImageClassificationInferencer:
                         f'of them; got {type(inputs).__name__}.')
 
     def _load(self, item, index: int) -> dict:
-        from mmcls_ms.datasets.transforms import read_image
+        from mmcls_ms.datasets.transforms import read_image  # OpenCV, on first use
         if isinstance(item, np.ndarray):
             img = item
             if img.ndim == 2:
@@ -177,7 +179,7 @@ class ImageClassificationInferencer:
     # ----------------------------------------------------------------- forward
     def forward(self, batch: np.ndarray) -> np.ndarray:
         """Softmax scores ``(N, num_classes)`` for a uint8 NCHW batch."""
-        import mindspore as ms
+        import mindspore as ms  # on first use (see __init__)
         return self._predict_scores(ms.Tensor(batch)).asnumpy()
 
     def __call__(self, inputs: Union[str, np.ndarray, Sequence[Union[str, np.ndarray]]],
@@ -218,7 +220,6 @@ class ImageClassificationInferencer:
         outputs = []
         bar = None
         if use_bar:
-            from rich.progress import Progress
             bar = Progress()
             task = bar.add_task('Inference', total=len(items))
             bar.start()
@@ -285,7 +286,7 @@ class ImageClassificationInferencer:
                  float(scores[i])) for i in order]
 
     def _draw(self, item, result, index, show_dir, draw_score, k):
-        from .visualize import draw_top_k
+        from .visualize import draw_top_k  # OpenCV, only when drawing
         img = item if isinstance(item, np.ndarray) else self._load(item, index)['img']
         name = (os.path.basename(item) if not isinstance(item, np.ndarray)
                 else f'{index:06d}.png')

@@ -15,12 +15,10 @@ import difflib
 import fnmatch
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import yaml
-
-if TYPE_CHECKING:  # mmengine's Config is imported on first use
-    from mmengine.config import Config
+from mmengine.config import Config
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INDEX_NAME = 'model-index.yml'
@@ -48,10 +46,9 @@ class ModelInfo:
     _config: object = None
 
     @property
-    def config(self) -> 'Config':
+    def config(self) -> Config:
         """The model's mmengine ``Config``, read on first use."""
         if self._config is None:
-            from mmengine.config import Config
             if not self.config_path or not os.path.isfile(self.config_path):
                 raise FileNotFoundError(
                     f'The config of model {self.name!r} is missing: {self.config_path}. '

@@ -33,6 +33,9 @@ import urllib.request
 from http.client import HTTPException
 from typing import Optional, Sequence, Tuple, Union
 
+from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                           TransferSpeedColumn)
+
 from mmcls_ms.utils.home import DEFAULT_HOME, HOME_ENV, mmcls_ms_home
 
 MIRROR_ENV = 'MMCLS_MS_MIRROR'
@@ -169,8 +172,6 @@ def _how_to_fix(url: str, cached_path: str) -> str:
 
 
 def _progress():
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                               TimeRemainingColumn, TransferSpeedColumn)
     return Progress(TextColumn('[bold blue]{task.description}'), BarColumn(),
                     DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
 

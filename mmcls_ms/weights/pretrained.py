@@ -17,6 +17,9 @@ import os
 import re
 from typing import Optional
 
+from mmcls_ms.weights.checkpoint import (load_checkpoint, read_checkpoint_meta, save_state_dict,
+                                       sniff_format)
+from mmcls_ms.weights.converters import convert_state_dict, read_weights
 from mmcls_ms.weights.download import (DownloadError, UrlMapping, cache_dir, download_checkpoint,
                                      file_name_of, remove_cached)
 
@@ -63,7 +66,6 @@ def _carry_over_extra_keys(state, converted, meta):
 def _detect_and_convert(raw_path: str):
     """Read ``raw_path`` (mmpretrain / torchvision ``.pth``, MindCV ``.ckpt``,
     mmcls_ms ``.ckpt``); returns ``(state, meta)`` in mmcls_ms names."""
-    from mmcls_ms.weights.converters import convert_state_dict, read_weights
     state, src_meta = read_weights(raw_path)
     converted, meta = convert_state_dict(state, src_meta=src_meta)
     converted = _carry_over_extra_keys(state, converted, meta)
@@ -72,7 +74,6 @@ def _detect_and_convert(raw_path: str):
 
 def _is_native(path: str) -> bool:
     """An mmcls_ms checkpoint (it carries our meta record) needs no conversion."""
-    from mmcls_ms.weights.checkpoint import read_checkpoint_meta, sniff_format
     try:
         if sniff_format(path) not in ('ckpt', 'safetensors'):
             return False
@@ -95,7 +96,6 @@ def prepare_checkpoint(path_or_url: str, mirror: Optional[str] = None,
         ...                    'vgg11-ef31d161.ckpt')  # doctest: +SKIP
         '~/.cache/mmcls_ms/checkpoints/converted/vgg11-ef31d161.ckpt'
     """
-    from mmcls_ms.weights.checkpoint import save_state_dict
     path_or_url = os.fspath(path_or_url)
     if is_url(path_or_url):
         folder = cache_dir()
@@ -144,7 +144,6 @@ def prepare_checkpoint(path_or_url: str, mirror: Optional[str] = None,
 
 def checkpoint_meta(path: str) -> dict:
     """The meta of a prepared (mmcls_ms-layout) checkpoint."""
-    from mmcls_ms.weights.checkpoint import read_checkpoint_meta
     return read_checkpoint_meta(path)
 
 
@@ -157,7 +156,6 @@ def load_pretrained(model, path_or_url: str, mirror: Optional[str] = None,
         >>> report = load_pretrained(net, 'work_dirs/epoch_10.ckpt')  # doctest: +SKIP
         >>> report.meta.get('dataset_meta')                          # doctest: +SKIP
     """
-    from mmcls_ms.weights.checkpoint import load_checkpoint
     local = prepare_checkpoint(path_or_url, mirror=mirror, url_mapping=url_mapping,
                                progress=progress)
     return load_checkpoint(model, local, strict=False, logger=logger)
