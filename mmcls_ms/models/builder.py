@@ -22,6 +22,6 @@ def build_model_part(cfg: Union[dict, nn.Cell, None], what: str) -> Optional[nn.
     if cfg is None or isinstance(cfg, nn.Cell):
         return cfg
     if not isinstance(cfg, dict):
-        raise TypeError(f"{what} must be a config dict (with 'type', e.g. "
-                        f"dict(type='CrossEntropyLoss')) or a Cell, got {type(cfg).__name__}")
+        raise TypeError(f"{what} must be a config dict with a 'type' key, or a Cell; got "
+                        f'{type(cfg).__name__}')
     return MODELS.build(cfg)

@@ -179,6 +179,7 @@ def configure_onednn_isa(environ=None) -> OneDNNDecision:
     environ = os.environ if environ is None else environ
     backend = requested_conv_backend(environ)
     if backend == 'onednn':
+        # only when asked for: the build needs a compiler and takes seconds
         from mmcls_ms.ops.onednn_library import OneDNNConvUnavailable, library_path
         try:
             library_path()

@@ -127,7 +127,7 @@ class Invert(BaseAugTransform):
 class Posterize(BaseAugTransform):
     """Keep the top ``bits`` bits of each pixel (``bits`` rounds up)."""
 
-    def __init__(self, bits: int = None, prob: float = 0.5, **kwargs):
+    def __init__(self, bits: Optional[int] = None, prob: float = 0.5, **kwargs):
         super().__init__(magnitude=bits, prob=prob, **kwargs)
 
     def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
@@ -142,7 +142,7 @@ class Posterize(BaseAugTransform):
 class Solarize(BaseAugTransform):
     """Invert the pixels >= ``thr``."""
 
-    def __init__(self, thr: float = None, prob: float = 0.5, **kwargs):
+    def __init__(self, thr: Optional[float] = None, prob: float = 0.5, **kwargs):
         super().__init__(magnitude=thr, prob=prob, **kwargs)
 
     def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
@@ -153,7 +153,8 @@ class Solarize(BaseAugTransform):
 class SolarizeAdd(BaseAugTransform):
     """Add ``magnitude`` to the pixels below ``thr`` (default 128)."""
 
-    def __init__(self, magnitude: float = None, thr: float = 128, prob: float = 0.5, **kwargs):
+    def __init__(self, magnitude: Optional[float] = None, thr: float = 128, prob: float = 0.5,
+                 **kwargs):
         super().__init__(magnitude=magnitude, prob=prob, **kwargs)
         self.thr = thr
 
@@ -208,7 +209,7 @@ class Rotate(BaseAugTransform):
     """Rotate by ``angle`` degrees (positive: clockwise) about the centre."""
     SIGNED = True
 
-    def __init__(self, angle: float = None, prob: float = 0.5, **kwargs):
+    def __init__(self, angle: Optional[float] = None, prob: float = 0.5, **kwargs):
         super().__init__(magnitude=angle, prob=prob, **kwargs)
 
     def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
@@ -217,18 +218,22 @@ class Rotate(BaseAugTransform):
         return _affine(img, matrix, self.pad_val, self.interpolation)
 
 
-@TRANSFORMS.register_module()
-class Shear(BaseAugTransform):
-    """Shear by ``magnitude`` (the tangent) along ``direction``."""
+class _AlongAxis(BaseAugTransform):
+    """An affine operation along ``direction``: 'horizontal' or 'vertical'."""
     SIGNED = True
 
-    def __init__(self, magnitude: float = None, direction: str = 'horizontal', prob: float = 0.5,
-                 **kwargs):
+    def __init__(self, magnitude: Optional[float] = None, direction: str = 'horizontal',
+                 prob: float = 0.5, **kwargs):
         if direction not in ('horizontal', 'vertical'):
-            raise ValueError(f"Shear: direction must be 'horizontal' or 'vertical', "
-                             f'got {direction!r}.')
+            raise ValueError(f"{type(self).__name__}: direction must be 'horizontal' or "
+                             f"'vertical', got {direction!r}.")
         super().__init__(magnitude=magnitude, prob=prob, **kwargs)
         self.direction = direction
+
+
+@TRANSFORMS.register_module()
+class Shear(_AlongAxis):
+    """Shear by ``magnitude`` (the tangent) along ``direction``."""
 
     def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         if self.direction == 'horizontal':
@@ -239,17 +244,8 @@ class Shear(BaseAugTransform):
 
 
 @TRANSFORMS.register_module()
-class Translate(BaseAugTransform):
+class Translate(_AlongAxis):
     """Shift by ``magnitude`` times the image width (or height)."""
-    SIGNED = True
-
-    def __init__(self, magnitude: float = None, direction: str = 'horizontal', prob: float = 0.5,
-                 **kwargs):
-        if direction not in ('horizontal', 'vertical'):
-            raise ValueError(f"Translate: direction must be 'horizontal' or 'vertical', "
-                             f'got {direction!r}.')
-        super().__init__(magnitude=magnitude, prob=prob, **kwargs)
-        self.direction = direction
 
     def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         height, width = img.shape[:2]
@@ -264,10 +260,12 @@ class Translate(BaseAugTransform):
 class Cutout(BaseAugTransform):
     """Fill a ``shape`` (int or (h, w)) square at a random centre with ``pad_val``."""
 
-    def __init__(self, shape: Union[int, Sequence[int]] = None, prob: float = 0.5, **kwargs):
+    def __init__(self, shape: Optional[Union[int, Sequence[int]]] = None, prob: float = 0.5,
+                 **kwargs):
         super().__init__(magnitude=shape, prob=prob, **kwargs)
 
-    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
+    def apply(self, img: np.ndarray, magnitude: Union[int, Sequence[int]],
+              rng: np.random.Generator) -> np.ndarray:
         cut_h, cut_w = (magnitude, magnitude) if np.isscalar(magnitude) else magnitude
         cut_h, cut_w = int(cut_h), int(cut_w)
         height, width = img.shape[:2]

@@ -334,7 +334,7 @@ class RandomFlip:
     """
     DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
 
-    def __init__(self, prob: Union[float, Sequence[float]] = None,
+    def __init__(self, prob: Optional[Union[float, Sequence[float]]] = None,
                  direction: Union[str, Sequence[str]] = 'horizontal'):
         directions = [direction] if isinstance(direction, str) else list(direction)
         for d in directions:

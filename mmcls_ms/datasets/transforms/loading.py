@@ -1,9 +1,11 @@
 """``LoadImageFromFile``: read an image file into an HxWx3 uint8 BGR array."""
+import io
 import os
 from typing import Optional
 
 import cv2
 import numpy as np
+from PIL import Image, ImageOps
 
 from mmcls_ms.registry import TRANSFORMS
 
@@ -14,9 +16,6 @@ class ImageReadError(IOError):
 
 def _decode_pillow(buf, path, color_type):
     """Decode with Pillow (EXIF orientation applied, alpha dropped), to BGR."""
-    import io
-
-    from PIL import Image, ImageOps
     try:
         with Image.open(io.BytesIO(buf.tobytes())) as pil:
             pil = ImageOps.exif_transpose(pil)
