@@ -9,12 +9,12 @@ for mmcls_ms, ``benchmarks/peers/*_runner.py`` for the peers) with the same
 method: a first step, 2 warm-up steps, 5 timed steps, the median; inference
 at batch 16, a training step at batch 8.  The runs are interleaved - each
 round visits every (workload, implementation) once, in a rotated order - so
-that the drift of a shared machine (~20%) hits everybody alike; the table
+that drift from other load on the machine (~20%) hits everybody alike; the table
 shows the median over rounds and the ratio of mmcls_ms to each peer.
 
 Peers run in whichever Python can import them: ``--mindcv-python`` /
-``--torch-python``, else ``$MMCLS_MS_PEER_PYTHON``, else
-``/work/venvs/parity/bin/python``, else this Python.  A peer that none can
+``--torch-python``, else ``--peer-python`` (e.g. a virtual environment made
+with ``pip install .[parity]``), else this Python.  A peer that none can
 import is skipped, and the table says so.  Nothing here is typed in: every
 number in the table comes from the runs of this invocation (the raw records go
 to ``--out`` as JSON lines).
@@ -42,17 +42,15 @@ MODELS = {
     'vgg16': ('configs/vgg/vgg16_8xb32_in1k.py', []),
 }
 WORKLOADS = ['inception_v3:infer', 'inception_v3:train', 'vgg16:infer', 'vgg16:train']
-# the issue's goals: (workload, peer) -> minimum ratio mmcls_ms / peer
+# the project's speed goals: (workload, peer) -> minimum ratio mmcls_ms / peer
 GOALS = {
     ('inception_v3:infer', 'mindcv graph'): 1.3, ('inception_v3:infer', 'torch.compile'): 1.0,
-    # "about 2x MindCV" in the issue was measured with the jit-fn step (the issue's method);
+    # "about 2x MindCV" holds against a jit-fn step (value_and_grad + optimizer in ms.jit);
     # MindCV's own trainer (a TrainOneStepCell, 'mindcv graph') runs about 2x faster
     ('inception_v3:train', 'torch eager'): 1.0, ('inception_v3:train', 'mindcv jit-fn'): 2.0,
     ('vgg16:infer', 'mindcv graph'): 1.2, ('vgg16:infer', 'torch eager'): 1.0,
     ('vgg16:train', 'mindcv graph'): 1.2, ('vgg16:train', 'torch eager'): 1.0,
 }
-DEFAULT_PEER_PYTHONS = [os.environ.get('MMCLS_MS_PEER_PYTHON', ''),
-                        '/work/venvs/parity/bin/python', sys.executable]
 
 
 def parse_args(argv=None):
@@ -63,6 +61,9 @@ def parse_args(argv=None):
     parser.add_argument('--steps', type=int, default=5)
     parser.add_argument('--mindcv-python', default=None)
     parser.add_argument('--torch-python', default=None)
+    parser.add_argument('--peer-python', default=None,
+                        help='a Python with the peers installed (pip install .[parity]), '
+                             'tried when --mindcv-python / --torch-python are not given')
     parser.add_argument('--no-compile', action='store_true', help='skip torch.compile')
     parser.add_argument('--compile-rounds', type=int, default=None,
                         help='run torch.compile (a cold compile of ~1-3 min per process) only '
@@ -78,9 +79,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def find_python(explicit, module):
-    """The first interpreter that can import ``module`` (None if none)."""
-    candidates = [explicit] if explicit else DEFAULT_PEER_PYTHONS
+def find_python(explicit, module, fallback=None):
+    """The first interpreter that can import ``module``: ``explicit`` if given, else
+    ``fallback``, else this Python (None if none can)."""
+    candidates = [explicit] if explicit else [fallback, sys.executable]
     for python in candidates:
         if not python or not osp.exists(python):
             continue
@@ -104,8 +106,9 @@ def matmul_peak_gflops(python=sys.executable, size=2048, repeats=5):
 def plan(args):
     """The (workload, implementation name, command) list of one round, and the skips."""
     skipped = []
-    mindcv = None if args.no_mindcv else find_python(args.mindcv_python, 'mindcv')
-    torch = None if args.no_torch else find_python(args.torch_python, 'torchvision')
+    mindcv = None if args.no_mindcv else find_python(args.mindcv_python, 'mindcv', args.peer_python)
+    torch = None if args.no_torch else find_python(args.torch_python, 'torchvision',
+                                                          args.peer_python)
     if mindcv is None:
         skipped.append('mindcv graph: ' + ('--no-mindcv' if args.no_mindcv else
                                            'no Python here can import mindcv'))
@@ -134,7 +137,7 @@ def plan(args):
         if mindcv:
             runner = [mindcv, osp.join(PEERS, 'mindcv_runner.py'), '--mode', 'graph']
             runs.append((workload, 'mindcv graph', runner + peer_args))
-            if task == 'train':  # the issue's reference method, ~2x slower than MindCV's own
+            if task == 'train':  # an ms.jit function step, ~2x slower than MindCV's own
                 runs.append((workload, 'mindcv jit-fn', runner + ['--trainer', 'jit'] +
                              peer_args))
         if torch:

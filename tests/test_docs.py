@@ -103,7 +103,7 @@ def test_readme_keeps_two_commands():
 
 
 def test_default_set_covers_train_inference_finetune():
-    """The issue's minimum for the default run: README train, inference_model, a fine-tune."""
+    """The minimum of the default run: README train, inference_model, a fine-tune."""
     default = [b for doc in DOCS for b in blocks_to_run(doc, slow=False)]
     code = ''.join(b.code for b in default)
     assert 'tools/train.py configs/vgg/vgg11bn-gap_1xb32_digits.py' in code

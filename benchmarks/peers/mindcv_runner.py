@@ -10,35 +10,23 @@ InceptionV3) runs as one of:
   the step MindCV's ``train.py`` runs (``mindspore.Model`` builds it when there
   is no EMA, clipping or dynamic loss scale);
 - ``--trainer jit``: an ``ms.jit`` function of ``value_and_grad`` + optimizer,
-  the method of the issue's reference benchmark (shared/bench/peer_mindcv.py).
-  On MindSpore 2.10 CPU it runs InceptionV3 training about 2x slower per step
+  a common way to benchmark a MindSpore model.  On MindSpore 2.10 CPU it runs InceptionV3 training about 2x slower per step
   than the Cell (5.0 against 2.5 s at batch 8), so it understates MindCV.
 
 oneDNN is capped at AVX2 as mmcls_ms does (otherwise MindSpore 2.10's
 convolutions are ~100x slower on AVX-512 CPUs), so both MindSpore runs use the
 same kernels.
 """
-import argparse
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import time_steps  # noqa: E402
-
-SIZE = {'inception_v3': 299, 'vgg16': 224}
+from common import SIZE, parse_args, time_and_report  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--model', choices=sorted(SIZE), required=True)
-    parser.add_argument('--task', choices=('infer', 'train'), required=True)
-    parser.add_argument('--mode', choices=('graph', 'pynative'), default='graph')
-    parser.add_argument('--trainer', choices=('cell', 'jit'), default='cell')
-    parser.add_argument('--batch', type=int, default=None)
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--steps', type=int, default=5)
-    args = parser.parse_args()
+    _, args = parse_args(('graph', 'pynative'), extra=lambda parser: parser.add_argument(
+        '--trainer', choices=('cell', 'jit'), default='cell'))
     os.environ.setdefault('ONEDNN_MAX_CPU_ISA', 'AVX2')
     import numpy as np
     import mindspore as ms
@@ -47,7 +35,7 @@ def main():
 
     ms.set_context(mode=ms.GRAPH_MODE if args.mode == 'graph' else ms.PYNATIVE_MODE)
     ms.set_seed(0)
-    batch = args.batch or (16 if args.task == 'infer' else 8)
+    batch = args.batch
     size = SIZE[args.model]
     net = mindcv.create_model(args.model, num_classes=1000)
     rng = np.random.default_rng(0)
@@ -90,12 +78,10 @@ def main():
 
         def run():
             return step(x, y).asnumpy()
-    result = dict(impl='mindcv', version=mindcv.__version__, framework='mindspore ' +
-                  ms.__version__, model=args.model, task=args.task, mode=args.mode,
-                  trainer=args.trainer if args.task == 'train' else None,
-                  onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA'))
-    result.update(time_steps(run, batch, args.warmup, args.steps))
-    print('RESULT ' + json.dumps(result), flush=True)
+    time_and_report(run, args, impl='mindcv', version=mindcv.__version__,
+                    framework='mindspore ' + ms.__version__,
+                    trainer=args.trainer if args.task == 'train' else None,
+                    onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA'))
     os._exit(0)  # skip MindSpore's noisy teardown
 
 

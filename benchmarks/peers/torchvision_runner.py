@@ -7,26 +7,15 @@ is forward + CrossEntropy (+0.4 x aux for InceptionV3) + backward + SGD
 (momentum 0.9, weight decay 1e-4).  ``compile``: ``torch.compile(model)``,
 inference only.  Threads: one per core.
 """
-import argparse
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from timing import time_steps  # noqa: E402
-
-SIZE = {'inception_v3': 299, 'vgg16': 224}
+from common import SIZE, parse_args, time_and_report  # noqa: E402
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--model', choices=sorted(SIZE), required=True)
-    parser.add_argument('--task', choices=('infer', 'train'), required=True)
-    parser.add_argument('--mode', choices=('eager', 'compile'), default='eager')
-    parser.add_argument('--batch', type=int, default=None)
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--steps', type=int, default=5)
-    args = parser.parse_args()
+    parser, args = parse_args(('eager', 'compile'))
     if args.task == 'train' and args.mode == 'compile':
         parser.error('torch.compile is measured for inference only')
     import torch
@@ -34,7 +23,7 @@ def main():
 
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
-    batch = args.batch or (16 if args.task == 'infer' else 8)
+    batch = args.batch
     size = SIZE[args.model]
     if args.model == 'inception_v3':
         net = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False)
@@ -64,11 +53,8 @@ def main():
             loss.backward()
             optimizer.step()
             return loss.item()
-    result = dict(impl='torchvision', version=torchvision.__version__,
-                  framework='torch ' + torch.__version__, model=args.model, task=args.task,
-                  mode=args.mode, threads=torch.get_num_threads())
-    result.update(time_steps(run, batch, args.warmup, args.steps))
-    print('RESULT ' + json.dumps(result), flush=True)
+    time_and_report(run, args, impl='torchvision', version=torchvision.__version__,
+                    framework='torch ' + torch.__version__, threads=torch.get_num_threads())
 
 
 if __name__ == '__main__':

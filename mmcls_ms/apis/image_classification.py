@@ -12,12 +12,18 @@ Example:
 """
 import os
 import warnings
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence, Union
 
 import numpy as np
+from mmengine.config import Config
+from rich.progress import Progress
 
 from mmcls_ms.visualization.visualizer import UniversalVisualizer, write_image
+from mmcls_ms.weights.download import UrlMapping
 from .model import get_model
+
+if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
+    from mindspore import nn
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
@@ -64,9 +70,12 @@ class ImageClassificationInferencer:
         >>> results = inferencer(['a.jpg', 'b.jpg'], batch_size=2)                # doctest: +SKIP
     """
 
-    def __init__(self, model, pretrained=True, device: Optional[str] = None,
+    def __init__(self, model: Union[str, 'Config', 'nn.Cell'],
+                 pretrained: Union[bool, str] = True, device: Optional[str] = None,
                  classes: Optional[Sequence[str]] = None, mirror: Optional[str] = None,
-                 url_mapping=None):
+                 url_mapping: UrlMapping = None):
+        # MindSpore and the data pipeline (OpenCV) load on first use: `import mmcls_ms.apis`
+        # and list_models stay light
         import mindspore as ms
         from mindspore import nn
 
@@ -81,7 +90,6 @@ class ImageClassificationInferencer:
         else:
             if (pretrained is True and isinstance(model, (str, os.PathLike))
                     and os.fspath(model).endswith('.py')):
-                from mmengine.config import Config
                 if not os.path.isfile(os.fspath(model)):
                     raise FileNotFoundError(f'Config file {os.fspath(model)!r} does not exist.')
                 if not Config.fromfile(os.fspath(model)).get('load_from'):
@@ -136,7 +144,7 @@ class ImageClassificationInferencer:
                         f'of them; got {type(inputs).__name__}.')
 
     def _load(self, item, index: int) -> dict:
-        from mmcls_ms.datasets.transforms import read_image
+        from mmcls_ms.datasets.transforms import read_image  # OpenCV, on first use
         if isinstance(item, np.ndarray):
             img = item
             if img.ndim == 2:
@@ -162,7 +170,7 @@ class ImageClassificationInferencer:
         return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
                     img_path=path, sample_idx=index)
 
-    def preprocess(self, item, index: int = 0) -> dict:
+    def preprocess(self, item: Union[str, np.ndarray], index: int = 0) -> dict:
         """Load one input and run the test pipeline; returns the packed dict."""
         results = self.pipeline(self._load(item, index))
         if results is None:
@@ -172,13 +180,14 @@ class ImageClassificationInferencer:
     # ----------------------------------------------------------------- forward
     def forward(self, batch: np.ndarray) -> np.ndarray:
         """Softmax scores ``(N, num_classes)`` for a uint8 NCHW batch."""
-        import mindspore as ms
+        import mindspore as ms  # on first use (see __init__)
         return self._predict_scores(ms.Tensor(batch)).asnumpy()
 
-    def __call__(self, inputs, return_datasamples: bool = False, batch_size: int = 1,
+    def __call__(self, inputs: Union[str, np.ndarray, Sequence[Union[str, np.ndarray]]],
+                 return_datasamples: bool = False, batch_size: int = 1,
                  show_dir: Optional[str] = None, show: bool = False, wait_time: int = 0,
                  draw_score: bool = True, top_k: int = 5, progress: Optional[bool] = None,
-                 **unused):
+                 **unused) -> list:
         """Classify ``inputs``; returns one result per image, in order.
 
         Args:
@@ -212,7 +221,6 @@ class ImageClassificationInferencer:
         outputs = []
         bar = None
         if use_bar:
-            from rich.progress import Progress
             bar = Progress()
             task = bar.add_task('Inference', total=len(items))
             bar.start()

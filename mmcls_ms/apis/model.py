@@ -8,15 +8,23 @@ Example:
     ['pred_class', 'pred_label', 'pred_score', 'pred_scores']
 """
 import copy
+import inspect
 import os
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Tuple, Union
 
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from mmcls_ms.registry import DATASETS, MODELS
 from mmcls_ms.utils.device import check_device_target
+from mmcls_ms.utils.logging import print_log
+from mmcls_ms.weights.checkpoint import load_checkpoint, require_backbone
 from mmcls_ms.weights.download import UrlMapping
+from mmcls_ms.weights.pretrained import checkpoint_meta, prepare_checkpoint
 from .model_index import ModelHub, ModelInfo
+
+if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
+    from mindspore import nn
 
 _DEVICES = {'cpu': 'CPU', 'cuda': 'GPU', 'gpu': 'GPU', 'npu': 'Ascend', 'ascend': 'Ascend'}
 
@@ -26,7 +34,7 @@ def set_device(device: Optional[str]) -> None:
     (an index such as ``'cuda:1'`` picks the card).  None keeps MindSpore's choice."""
     if device is None:
         return
-    import mindspore as ms
+    import mindspore as ms  # MindSpore loads on first use: `import mmcls_ms.apis` and list_models stay light
     kind, _, index = str(device).partition(':')
     target = _DEVICES.get(kind.lower())
     if target is None:
@@ -65,12 +73,11 @@ def _load_config(model) -> tuple:
     return info.config, info
 
 
-def classes_of_dataset_type(dataset_type: Optional[str]):
+def classes_of_dataset_type(dataset_type: Optional[str]) -> Optional[Tuple[str, ...]]:
     """The class names a dataset type defines, or None.  Uses the class's
     ``METAINFO['classes']`` (mmpretrain's convention) when present."""
     if not dataset_type:
         return None
-    from mmcls_ms.registry import DATASETS
     try:
         dataset_cls = DATASETS.get(dataset_type)
     except Exception:  # a registry that cannot import its package: no names
@@ -79,7 +86,7 @@ def classes_of_dataset_type(dataset_type: Optional[str]):
     if classes:
         return tuple(classes)
     name = dataset_type.split('.')[-1]
-    from mmcls_ms.datasets import categories
+    from mmcls_ms.datasets import categories  # the datasets package loads OpenCV: on use
     if name in ('ImageNet', 'ImageNet1k'):
         return tuple(categories.imagenet_categories())
     if name == 'Digits' and hasattr(categories, 'DIGITS_CATEGORIES'):
@@ -96,8 +103,9 @@ def _dataset_type(cfg) -> Optional[str]:
 
 
 def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
-              device: Optional[str] = None, device_map=None, offload_folder=None,
-              url_mapping: UrlMapping = None, mirror: Optional[str] = None, **kwargs):
+              device: Optional[str] = None, device_map: Any = None,
+              offload_folder: Optional[str] = None, url_mapping: UrlMapping = None,
+              mirror: Optional[str] = None, **kwargs) -> 'nn.Cell':
     """Build a model from a zoo name, a config path or a Config, optionally
     with weights.
 
@@ -123,7 +131,6 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
         >>> model._metainfo.name
         'vgg11bn_8xb32_in1k'
     """
-    from mmcls_ms.registry import MODELS
     del device_map, offload_folder
     cfg, metainfo = _load_config(model)
     if pretrained is True:
@@ -150,7 +157,6 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
     if pretrained:
         # fetch and convert first: the weights may need config changes
         # (MindCV's InceptionV3 averages without padding), merged before building
-        from mmcls_ms.weights.pretrained import checkpoint_meta, prepare_checkpoint
         checkpoint = prepare_checkpoint(pretrained, mirror=mirror, url_mapping=url_mapping)
         overrides = checkpoint_meta(checkpoint).get('model_overrides')
         if overrides:
@@ -161,7 +167,6 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
 
     dataset_meta = None
     if checkpoint:
-        from mmcls_ms.weights.checkpoint import load_checkpoint, require_backbone
         report = load_checkpoint(net, checkpoint, strict=False, logger=False)
         require_backbone(report)  # refuses a missing backbone, warns about a head
         _warn_if_incomplete(report, pretrained)
@@ -176,7 +181,7 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
             dataset_meta = {'classes': classes}
     net._dataset_meta = dataset_meta
     net._config = cfg
-    from mmcls_ms.ops.onednn_conv import apply_conv_backend
+    from mmcls_ms.ops.onednn_conv import apply_conv_backend  # imports MindSpore
     apply_conv_backend(net)  # MMCLS_MS_CONV_BACKEND=onednn: oneDNN's blocked convs
     net._metainfo = metainfo
     net.set_train(False)
@@ -188,13 +193,12 @@ def _warn_if_incomplete(report, source):
     mmpretrain); model parameters that did not load were reported already."""
     if report.ok or report.unfit_keys:
         return
-    from mmcls_ms.utils.logging import print_log
     print_log(f'Weights from {source} do not fully fit the model:\n{report.table()}',
               level=30)
 
 
-def init_model(config, checkpoint: Optional[str] = None, device: Optional[str] = None,
-               **kwargs):
+def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
+               device: Optional[str] = None, **kwargs) -> 'nn.Cell':
     """mmpretrain's older entry: ``get_model(config, pretrained=checkpoint)``.
 
     Example:
@@ -203,7 +207,7 @@ def init_model(config, checkpoint: Optional[str] = None, device: Optional[str] =
     return get_model(config, pretrained=checkpoint or False, device=device, **kwargs)
 
 
-def inference_model(model, *args, **kwargs):
+def inference_model(model: Union[str, Config, 'nn.Cell'], *args, **kwargs) -> dict:
     """Classify one image with a model, a zoo name or a config path.
 
     Unlike mmpretrain, a model built from a config path (no zoo entry) works
@@ -221,9 +225,7 @@ def inference_model(model, *args, **kwargs):
         >>> result = inference_model('inception-v3_3rdparty_8xb32_in1k',
         ...                          'demo/bird.JPEG')  # doctest: +SKIP
     """
-    import inspect
-
-    from .image_classification import ImageClassificationInferencer
+    from .image_classification import ImageClassificationInferencer  # it imports this module
     if isinstance(model, str) and not model.endswith('.py'):
         info = ModelHub.get(model)  # clear error for unknown names, before building
         tasks = [t.lower() for t in info.tasks]

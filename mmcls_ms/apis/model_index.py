@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 import yaml
+from mmengine.config import Config
 
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INDEX_NAME = 'model-index.yml'
@@ -45,10 +46,9 @@ class ModelInfo:
     _config: object = None
 
     @property
-    def config(self):
+    def config(self) -> Config:
         """The model's mmengine ``Config``, read on first use."""
         if self._config is None:
-            from mmengine.config import Config
             if not self.config_path or not os.path.isfile(self.config_path):
                 raise FileNotFoundError(
                     f'The config of model {self.name!r} is missing: {self.config_path}. '
@@ -138,7 +138,7 @@ class ModelHub:
         cls._loaded = True
 
     @classmethod
-    def register_model_index(cls, path: str, config_prefix: Optional[str] = None):
+    def register_model_index(cls, path: str, config_prefix: Optional[str] = None) -> List[str]:
         """Add the models of another ``model-index.yml`` or metafile.
 
         Example:
@@ -155,7 +155,7 @@ class ModelHub:
         return sorted(m.name for m in new.values())
 
     @classmethod
-    def unregister(cls, name: str):
+    def unregister(cls, name: str) -> None:
         """Remove a model (used by tests that register a temporary index)."""
         cls._models.pop(name.lower(), None)
 

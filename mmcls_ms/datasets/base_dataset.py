@@ -7,13 +7,14 @@ worker process made it or in which order.
 """
 from abc import ABC, abstractmethod
 import os.path as osp
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .transforms.compose import Compose
 
 
-def sample_rng(seed, epoch, sample_idx):
+def sample_rng(seed: int, epoch: int, sample_idx: int) -> np.random.Generator:
     """The generator that augments sample ``sample_idx`` in ``epoch``.
 
     Example:
@@ -24,14 +25,14 @@ def sample_rng(seed, epoch, sample_idx):
     return np.random.default_rng([int(seed) % (1 << 64), int(epoch), int(sample_idx)])
 
 
-def expand_path(root, path):
+def expand_path(root: str, path: str) -> str:
     """``root/path`` unless ``path`` is absolute or ``root`` is empty."""
     if not path or osp.isabs(path) or not root:
         return path
     return osp.join(root, path)
 
 
-def read_classes(classes):
+def read_classes(classes: Optional[Union[str, Sequence[str]]]) -> Optional[Tuple[str, ...]]:
     """Class names from a list/tuple, or a text file with one name per line."""
     if classes is None:
         return None
@@ -65,8 +66,10 @@ class BaseDataset(ABC):
     """
     METAINFO = {}
 
-    def __init__(self, data_root='', ann_file='', data_prefix='', classes=None, metainfo=None,
-                 pipeline=(), test_mode=False, lazy_init=False, **kwargs):
+    def __init__(self, data_root: str = '', ann_file: str = '', data_prefix: Union[str, dict] = '',
+                 classes: Optional[Union[str, Sequence[str]]] = None,
+                 metainfo: Optional[dict] = None, pipeline: Sequence[Union[dict, Callable]] = (),
+                 test_mode: bool = False, lazy_init: bool = False, **kwargs):
         unknown = set(kwargs) - {'serialize_data', 'indices', 'max_refetch', 'filter_cfg'}
         if unknown:
             raise TypeError(f'{type(self).__name__} got unexpected arguments {sorted(unknown)}.')
@@ -89,10 +92,10 @@ class BaseDataset(ABC):
 
     # -- loading ----------------------------------------------------------
     @abstractmethod
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         """The list of ``dict(img_path=..., gt_label=...)`` of the dataset."""
 
-    def full_init(self):
+    def full_init(self) -> None:
         if self._data_list is None:
             self._data_list = self._subset(self.load_data_list())
             if self._metainfo.get('classes') is not None:
@@ -141,38 +144,38 @@ class BaseDataset(ABC):
                          f'or {remedy}.')
 
     @property
-    def data_list(self):
+    def data_list(self) -> List[dict]:
         self.full_init()
         return self._data_list
 
     @property
-    def metainfo(self):
+    def metainfo(self) -> dict:
         return dict(self._metainfo)
 
     @property
-    def CLASSES(self):
+    def CLASSES(self) -> Optional[Tuple[str, ...]]:
         return self._metainfo.get('classes')
 
     @property
-    def classes(self):
+    def classes(self) -> Optional[Tuple[str, ...]]:
         return self._metainfo.get('classes')
 
     @property
-    def class_to_idx(self):
+    def class_to_idx(self) -> Dict[str, int]:
         return {c: i for i, c in enumerate(self.classes or ())}
 
-    def get_gt_labels(self):
+    def get_gt_labels(self) -> np.ndarray:
         """All labels as an int64 array (for metrics and class statistics)."""
         return np.array([d.get('gt_label', -1) for d in self.data_list], dtype=np.int64)
 
-    def get_cat_ids(self, idx):
+    def get_cat_ids(self, idx: int) -> List[int]:
         return [int(self.data_list[idx].get('gt_label', -1))]
 
     # -- access -------------------------------------------------------------
     def __len__(self):
         return len(self.data_list)
 
-    def get_data_info(self, idx):
+    def get_data_info(self, idx: int) -> dict:
         """A copy of sample ``idx``'s raw info, with ``sample_idx`` added."""
         if not -len(self) <= idx < len(self):
             raise IndexError(f'{type(self).__name__} index {idx} is out of range '
@@ -183,7 +186,7 @@ class BaseDataset(ABC):
         info['sample_idx'] = idx
         return info
 
-    def prepare_data(self, idx, seed=0, epoch=0):
+    def prepare_data(self, idx: int, seed: Optional[int] = 0, epoch: int = 0) -> Optional[dict]:
         """Run the pipeline on sample ``idx`` with its (seed, epoch) generator."""
         results = self.get_data_info(idx)
         results['rng'] = sample_rng(seed, epoch, results['sample_idx'])

@@ -1,12 +1,13 @@
 """Class names of the bundled datasets (read from package data)."""
 import os.path as osp
 from functools import lru_cache
+from typing import Tuple
 
 DATA_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data')
 
 
 @lru_cache(maxsize=None)
-def imagenet_categories():
+def imagenet_categories() -> Tuple[str, ...]:
     """The 1000 ImageNet-1k class names in class-index order.
 
     Example:

@@ -2,6 +2,7 @@
 import os
 import os.path as osp
 import warnings
+from typing import Callable, List, Optional, Sequence, Union
 
 from mmcls_ms.registry import DATASETS
 from .base_dataset import BaseDataset
@@ -9,12 +10,12 @@ from .base_dataset import BaseDataset
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
 
-def find_class_folders(root):
+def find_class_folders(root: str) -> List[str]:
     """Sorted names of the sub-folders of ``root``."""
     return sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith('.'))
 
 
-def scan_images(folder, extensions):
+def scan_images(folder: str, extensions: Sequence[str]) -> List[str]:
     """Relative paths of every image under ``folder`` (recursive, sorted)."""
     found = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
@@ -25,7 +26,7 @@ def scan_images(folder, extensions):
     return found
 
 
-def parse_ann_file(path, with_label=True):
+def parse_ann_file(path: str, with_label: bool = True) -> List[tuple]:
     """``[(relative_path, label or None, 'file:line'), ...]`` from an annotation file.
 
     Each non-empty line is ``relative/path label``; the path may contain
@@ -88,14 +89,17 @@ class CustomDataset(BaseDataset):
         (1442, ('0', '1', '2'))
     """
 
-    def __init__(self, data_root='', data_prefix='', ann_file='', with_label=True,
-                 extensions=IMG_EXTENSIONS, classes=None, metainfo=None, pipeline=(), **kwargs):
+    def __init__(self, data_root: str = '', data_prefix: Union[str, dict] = '', ann_file: str = '',
+                 with_label: bool = True, extensions: Sequence[str] = IMG_EXTENSIONS,
+                 classes: Optional[Union[str, Sequence[str]]] = None,
+                 metainfo: Optional[dict] = None, pipeline: Sequence[Union[dict, Callable]] = (),
+                 **kwargs):
         self.with_label = with_label
         self.extensions = tuple(e.lower() for e in extensions)
         super().__init__(data_root=data_root, ann_file=ann_file, data_prefix=data_prefix,
                          classes=classes, metainfo=metainfo, pipeline=pipeline, **kwargs)
 
-    def load_data_list(self):
+    def load_data_list(self) -> List[dict]:
         if self.ann_file:
             return [dict(img_path=osp.join(self.data_prefix, rel), ann_line=where,
                          **({} if label is None else {'gt_label': label}))

@@ -15,6 +15,7 @@ import os.path as osp
 import shutil
 import tempfile
 import warnings
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -29,13 +30,13 @@ VAL_EVERY = 5  # every 5th image of a class goes to val: a stratified 80/20 spli
 _MARKER = 'READY'
 
 
-def load_digit_arrays():
+def load_digit_arrays() -> Tuple[np.ndarray, np.ndarray]:
     """``(images, labels)``: uint8 arrays (1797, 8, 8) in 0..16 and (1797,)."""
     with np.load(DIGITS_NPZ) as data:
         return data['images'], data['labels']
 
 
-def digits_split():
+def digits_split() -> Dict[str, List[int]]:
     """``{'train': indices, 'val': indices}`` of the fixed stratified split."""
     _, labels = load_digit_arrays()
     split = {'train': [], 'val': []}
@@ -45,11 +46,11 @@ def digits_split():
     return {k: sorted(v) for k, v in split.items()}
 
 
-def is_prepared(data_root):
+def is_prepared(data_root: str) -> bool:
     return osp.isfile(osp.join(data_root, _MARKER))
 
 
-def prepared_size(data_root):
+def prepared_size(data_root: str) -> Optional[int]:
     """The image side recorded when ``data_root`` was prepared (None if unknown)."""
     try:
         with open(osp.join(data_root, _MARKER)) as f:
@@ -59,7 +60,8 @@ def prepared_size(data_root):
         return None
 
 
-def prepare_digits(data_root='data/digits', size=DIGITS_SIZE, force=False, verbose=False):
+def prepare_digits(data_root: str = 'data/digits', size: int = DIGITS_SIZE, force: bool = False,
+                   verbose: bool = False) -> str:
     """Write the digits as PNG files under ``data_root`` (once).
 
     The files are written into a temporary folder next to ``data_root`` and
@@ -139,7 +141,8 @@ class Digits(CustomDataset):
     """
     SPLITS = ('train', 'val')
 
-    def __init__(self, data_root='data/digits', split='train', size=DIGITS_SIZE, **kwargs):
+    def __init__(self, data_root: str = 'data/digits', split: str = 'train',
+                 size: int = DIGITS_SIZE, **kwargs):
         if split not in self.SPLITS:
             raise ValueError(f'Digits: unknown split {split!r}; choose one of {self.SPLITS}.')
         prepare_digits(data_root, size=size)

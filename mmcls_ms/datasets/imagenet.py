@@ -1,5 +1,6 @@
 """``ImageNet``: ImageNet-1k in mmpretrain's layout, with its 1000 class names."""
 import os.path as osp
+from typing import Optional, Union
 
 from mmcls_ms.registry import DATASETS
 from .categories import imagenet_categories
@@ -28,8 +29,8 @@ class ImageNet(CustomDataset):
     """
     SPLITS = ('train', 'val', 'test')
 
-    def __init__(self, data_root='', split='', data_prefix='', ann_file='', metainfo=None,
-                 **kwargs):
+    def __init__(self, data_root: str = '', split: str = '', data_prefix: Union[str, dict] = '',
+                 ann_file: str = '', metainfo: Optional[dict] = None, **kwargs):
         if split:
             if split not in self.SPLITS:
                 raise ValueError(f"ImageNet: unknown split {split!r}; choose one of "

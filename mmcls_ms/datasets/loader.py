@@ -16,7 +16,7 @@ Why this shape:
 - Pixels travel as uint8 (4x less copying than float32); the model's data
   preprocessor casts and normalises.
 - No MindSpore C++ vision ops in the pipeline (checked by
-  ``tools/analysis_tools/benchmark_pipeline.py``): their ``Decode``,
+  ``benchmarks/data_pipeline.py``): their ``Decode``,
   ``Resize`` and ``HorizontalFlip`` give the very same pixels as OpenCV (they
   run the same libjpeg-turbo / OpenCV code, so there is no speed to gain);
   ``CenterCrop`` puts an odd margin on the other side (floor instead of
@@ -39,6 +39,7 @@ import logging
 import math
 import multiprocessing
 import warnings
+from typing import Any, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -56,7 +57,7 @@ WORKER_TYPES = ('thread', 'process')
 logger = logging.getLogger(LOGGER_NAME)
 
 
-def collate_sample(out):
+def collate_sample(out: dict) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(inputs, gt_label, sample_idx) of one pipeline output."""
     sample = out.get('data_samples')
     label = -1
@@ -74,7 +75,7 @@ class EpochSource:
     """Random-access source for ``GeneratorDataset``: row ``k`` is sample
     ``indices[k]``, augmented for ``(seed, epoch)``."""
 
-    def __init__(self, dataset, indices, seed, epoch):
+    def __init__(self, dataset: Any, indices: Sequence[int], seed: int, epoch: int):
         self.dataset = dataset
         self.indices = np.asarray(indices, np.int64)
         self.seed = seed
@@ -88,7 +89,7 @@ class EpochSource:
         return collate_sample(self.dataset.prepare_data(idx, self.seed, self.epoch))
 
 
-def stack_batch(rows):
+def stack_batch(rows: Sequence[dict]) -> dict:
     """Stack (inputs, label, idx) rows into the batch dict; clear error on
     mixed image sizes."""
     shapes = {r[0].shape for r in rows}
@@ -110,8 +111,8 @@ class BatchSource:
     with ``skip_bad_images``; otherwise the first one raises).
     """
 
-    def __init__(self, source, batch_size, skip_bad_images=False, fill_skipped=True,
-                 name='dataloader'):
+    def __init__(self, source: Any, batch_size: int, skip_bad_images: bool = False,
+                 fill_skipped: bool = True, name: str = 'dataloader'):
         self.source = source
         self.batch_size = batch_size
         self.skip_bad_images = skip_bad_images
@@ -198,8 +199,9 @@ class DataLoader:
         >>> batch = next(iter(loader))              # doctest: +SKIP
     """
 
-    def __init__(self, dataset, batch_size, sampler, num_workers=0, drop_last=False, seed=0,
-                 worker_type='thread', skip_bad_images=False, name='dataloader'):
+    def __init__(self, dataset: Any, batch_size: int, sampler: Any, num_workers: int = 0,
+                 drop_last: bool = False, seed: Optional[int] = 0, worker_type: str = 'thread',
+                 skip_bad_images: bool = False, name: str = 'dataloader'):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'{name}.batch_size must be a positive int, got {batch_size!r}.')
         if not isinstance(num_workers, int) or num_workers < 0:
@@ -223,10 +225,10 @@ class DataLoader:
         self.skipped = {}
 
     @property
-    def epoch(self):
+    def epoch(self) -> int:
         return self.sampler.epoch
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
         """Choose the epoch: it sets the order and the augmentation."""
         self.sampler.set_epoch(epoch)
 
@@ -234,7 +236,7 @@ class DataLoader:
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-    def epoch_indices(self):
+    def epoch_indices(self) -> np.ndarray:
         """Sample indices of this rank for the current epoch, as batched."""
         indices = self.sampler.indices()
         return indices[:len(self) * self.batch_size]
@@ -242,7 +244,7 @@ class DataLoader:
     def __iter__(self):
         return self.iter_from(0)
 
-    def iter_from(self, start_batch=0):
+    def iter_from(self, start_batch: int = 0) -> Iterator:
         """Iterate the current epoch from batch ``start_batch`` (resume)."""
         if not 0 <= start_batch <= len(self):
             raise ValueError(f'start_batch {start_batch} is outside 0..{len(self)}.')
@@ -341,7 +343,8 @@ def clamp_num_workers(num_workers: int, name: str = 'dataloader') -> int:
     return num_workers
 
 
-def build_dataloader(dataloader_cfg, seed=None, rank=0, world_size=1, name='dataloader'):
+def build_dataloader(dataloader_cfg: dict, seed: Optional[int] = None, rank: int = 0,
+                     world_size: int = 1, name: str = 'dataloader') -> DataLoader:
     """Build a ``DataLoader`` from an mmpretrain-style dataloader config.
 
     Args:

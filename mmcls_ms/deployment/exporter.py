@@ -23,12 +23,14 @@ from typing import List, Optional
 
 import numpy as np
 import mindspore as ms
+import mindspore.onnx
 from mindspore import nn
 
 from mmcls_ms.ops.onednn_conv import is_onednn_conv
 from mmcls_ms.ops.onednn_pool import OneDNNPool2d
 
 from .convert import make_export_friendly
+from .fast_inference import optimize_for_inference
 
 FORMATS = {'mindir': ('MINDIR', '.mindir'), 'onnx': ('ONNX', '.onnx')}
 DEFAULT_ATOL = {'mindir': 1e-5, 'onnx': 1e-4}
@@ -101,7 +103,7 @@ def run_exported(path, file_format, batch: np.ndarray) -> np.ndarray:
     if file_format == 'mindir':
         graph = nn.GraphCell(ms.load(path))
         return _logits(graph(ms.Tensor(batch)))
-    import onnxruntime as ort
+    import onnxruntime as ort  # an optional extra, only to check an ONNX file
     session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
     name = session.get_inputs()[0].name
     return np.asarray(session.run(None, {name: batch})[0])
@@ -109,7 +111,7 @@ def run_exported(path, file_format, batch: np.ndarray) -> np.ndarray:
 
 def onnxruntime_available() -> bool:
     try:
-        import onnxruntime  # noqa: F401
+        import onnxruntime  # noqa: F401  (an optional extra)
     except ImportError:
         return False
     return True
@@ -149,7 +151,6 @@ def export_model(model, out, file_format='mindir', input_shape=(1, 3, 224, 224),
         tensor = ms.Tensor(batch)
         reference = _logits(model(tensor))
         if fast:
-            from .fast_inference import optimize_for_inference
             result.swapped += optimize_for_inference(model)
         if file_format == 'onnx':
             result.swapped += make_export_friendly(model, tuple(input_shape))
@@ -161,7 +162,6 @@ def export_model(model, out, file_format='mindir', input_shape=(1, 3, 224, 224),
     if file_format == 'mindir':
         ms.export(model, tensor, file_name=path[:-len('.mindir')], file_format='MINDIR')
     else:
-        import mindspore.onnx
         mindspore.onnx.export(model, tensor, file_name=path, input_names=['inputs'],
                               output_names=['logits'])
     if not osp.isfile(path):

@@ -31,7 +31,7 @@ Knights Landing) stays at AVX2 in oneDNN 3.x and is not affected; nor are
 AVX2-only or non-x86 CPUs.  1x1 convolutions (a matmul) and backward-weights
 use JIT kernels at every level.  Linux clears the AVX-512 flags in
 /proc/cpuinfo when the OS does not enable the ZMM state, matching oneDNN's own
-check.  ``tools/analysis_tools/benchmark_onednn_isa.py`` times both settings.
+check.  ``benchmarks/onednn_isa.py`` times both settings.
 
 This is the one place mmcls_ms decides that.  It runs when ``mmcls_ms`` is
 imported, before any MindSpore kernel, and only sets ``ONEDNN_MAX_CPU_ISA`` when
@@ -179,6 +179,7 @@ def configure_onednn_isa(environ=None) -> OneDNNDecision:
     environ = os.environ if environ is None else environ
     backend = requested_conv_backend(environ)
     if backend == 'onednn':
+        # only when asked for: the build needs a compiler and takes seconds
         from mmcls_ms.ops.onednn_library import OneDNNConvUnavailable, library_path
         try:
             library_path()

@@ -12,7 +12,7 @@ version.  ``MMCLS_MS_ONEDNN_PROFILE=1`` makes the kernels keep time.
 Example:
     >>> from mmcls_ms.ops.onednn_library import library_path
     >>> library_path()                  # doctest: +SKIP
-    '/root/.cache/mmcls_ms/ops/onednn_conv-3f2a....so'
+    '.../.cache/mmcls_ms/ops/onednn_conv-3f2a....so'
 """
 import atexit
 import ctypes
@@ -24,6 +24,8 @@ import os.path as osp
 import shutil
 import subprocess
 import tempfile
+
+from mmcls_ms.utils.home import mmcls_ms_home
 
 SOURCE_DIR = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc')
 SOURCES = ('onednn_api.h', 'onednn_runtime.h', 'onednn_conv.cpp', 'onednn_pool.cpp',
@@ -44,8 +46,7 @@ def _mindspore_lib_dir() -> str:
 
 
 def _cache_dir() -> str:
-    home = os.environ.get('MMCLS_MS_HOME', osp.join(osp.expanduser('~'), '.cache', 'mmcls_ms'))
-    return osp.join(home, 'ops')
+    return mmcls_ms_home('ops')
 
 
 def _build_key() -> str:

@@ -112,8 +112,9 @@ def run_cli(main: Callable, argv: Optional[Sequence[str]] = None) -> None:
     code = 0
     try:
         main(argv)
-        if os.environ.get('MMCLS_MS_DIST_MARKER') and 'RANK_ID' in os.environ:
-            # tools/misc/msrun_launch.py tells finished ranks from dead ones by this line
+        if 'RANK_ID' in os.environ:
+            # under msrun: tools/misc/msrun_launch.py tells finished ranks from dead ones
+            # by this line
             print(f"mmcls_ms: rank {os.environ['RANK_ID']} finished", flush=True)
     except KeyboardInterrupt:
         print('Interrupted.', file=sys.stderr)

@@ -16,7 +16,9 @@ Example:
     >>> report.meta['epoch'], report.missing_keys                              # doctest: +SKIP
     (1, [])
 """
+import io
 import json
+import logging
 import os
 import re
 import struct
@@ -26,6 +28,10 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from mmcls_ms.utils.logging import print_log
+from mmcls_ms.version import __version__
+from mmcls_ms.weights.download import download_checkpoint
 
 META_KEY = 'mmcls_ms_meta'
 OPTIMIZER_PREFIX = 'optimizer.'
@@ -132,9 +138,6 @@ class LoadReport:
 
 
 def _log(msg, level='INFO'):
-    import logging
-
-    from mmcls_ms.utils.logging import print_log
     print_log(msg, level=getattr(logging, level))
 
 
@@ -214,11 +217,12 @@ def save_state_dict(state: Dict[str, object], path: str, meta: Optional[dict] = 
     os.close(fd)
     try:
         if file_format == 'safetensors':
-            from safetensors.numpy import save_file
+            from safetensors.numpy import save_file  # an optional extra
             arrays = {k: np.ascontiguousarray(_to_numpy(v)) for k, v in state.items()}
             # 'format': 'ms' lets mindspore.load_checkpoint(format='safetensors') read it too.
             save_file(arrays, tmp, metadata={'format': 'ms', META_KEY: meta_text})
         else:
+            # MindSpore only to write a .ckpt: reading and converting weights needs none
             import mindspore as ms
             items = [{'name': k, 'data': v if isinstance(v, ms.Tensor) else ms.Tensor(
                 np.ascontiguousarray(_to_numpy(v)))} for k, v in state.items()]
@@ -272,7 +276,6 @@ def save_checkpoint(model, path: str, meta: Optional[dict] = None, optimizer=Non
         >>> save_checkpoint(net, 'work_dirs/epoch_3.ckpt', meta=dict(epoch=3, iter=300),
         ...                 optimizer=opt)  # doctest: +SKIP
     """
-    from mmcls_ms.version import __version__
     meta = dict(meta or {})
     meta.setdefault('mmcls_ms_version', __version__)
     state = {name: p for name, p in _named_parameters(model)}
@@ -369,7 +372,6 @@ def _iter_ckpt_records(path):
             tag = ''
             head = f.read(min(length, 512))
             if head[:1] == b'\x0a':
-                import io
                 hf = io.BytesIO(head[1:])
                 tag_len = _read_varint(hf)
                 tag = hf.read(tag_len).decode('utf-8', errors='replace')
@@ -378,7 +380,7 @@ def _iter_ckpt_records(path):
 
 
 def _parse_ckpt_value(raw, path):
-    from mindspore.train.checkpoint_pb2 import Checkpoint
+    from mindspore.train.checkpoint_pb2 import Checkpoint  # MindSpore, only for a .ckpt
     msg = Checkpoint()
     try:
         msg.ParseFromString(raw)
@@ -432,7 +434,7 @@ def _read_ckpt(path, only_meta=False):
 
 
 def _read_safetensors(path, only_meta=False):
-    from safetensors import SafetensorError, safe_open
+    from safetensors import SafetensorError, safe_open  # an optional extra
     try:
         with safe_open(path, framework='np') as f:
             header = f.metadata() or {}
@@ -502,18 +504,12 @@ def _revise(state, revise_keys):
 
 def _resolve(path_or_url):
     if re.match(r'^https?://', str(path_or_url)):
-        try:
-            from mmcls_ms.weights.download import download_checkpoint
-        except ImportError as err:
-            raise CheckpointError(
-                f'Cannot load {path_or_url!r}: URL support needs mmcls_ms.weights.download, '
-                'which is not available. Download the file and pass its local path.') from err
         return download_checkpoint(path_or_url)
     return os.fspath(path_or_url)
 
 
 def _assign(param, array):
-    import mindspore as ms
+    import mindspore as ms  # loading into a model: MindSpore is there already
     # a private, writable copy: the arrays read from a file may be read-only
     # views of its bytes
     value = ms.Tensor(np.array(array, copy=True, order='C'), dtype=param.dtype)

@@ -27,6 +27,11 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from mmcls_ms.utils.progress import track
+from mmcls_ms.version import __version__
+from mmcls_ms.weights.checkpoint import read_checkpoint, save_state_dict, sniff_format
+from mmcls_ms.weights.pth_reader import load_pth_state_dict
+
 SRC_FORMATS = ('torchvision', 'mmpretrain', 'mindcv', 'mmcls_ms')
 MODELS = ('inception_v3', 'vgg11', 'vgg13', 'vgg16', 'vgg19',
           'vgg11_bn', 'vgg13_bn', 'vgg16_bn', 'vgg19_bn')
@@ -113,6 +118,8 @@ def vgg_feature_indices(depth: int, with_bn: bool) -> List[Tuple[int, int]]:
         >>> vgg_feature_indices(11, with_bn=False)[:3]
         [(0, 0), (2, 3), (4, 6)]
     """
+    if depth not in VGG_CONVS_PER_STAGE:
+        raise KeyError(f'VGG depth must be one of {sorted(VGG_CONVS_PER_STAGE)}, got {depth!r}')
     pairs, mm, tv = [], 0, 0
     for num_convs in VGG_CONVS_PER_STAGE[depth]:
         for _ in range(num_convs):
@@ -355,15 +362,10 @@ def _convert(state, src_format='auto', model=None, progress=False):
 def _track(items, description, enabled):
     if not enabled:
         return items
-    try:  # the shared progress style, when the logging helpers are there
-        from mmcls_ms.utils.progress import track
-    except ImportError:
-        from rich.progress import track
     return track(items, description=description)
 
 
 def _meta_for(report, src_meta=None, src_path=None):
-    from mmcls_ms.version import __version__
     meta = {'mmcls_ms_version': __version__, 'model': report.model,
             'config': CONFIGS[report.model],
             'converted_from': {'format': report.src_format}}
@@ -428,8 +430,6 @@ def convert_state_dict(state: Dict[str, np.ndarray], src_format: str = 'auto',
 
 def read_weights(path: str, progress: bool = False) -> Tuple[Dict[str, np.ndarray], dict]:
     """Read any supported weight file (.pth zip, .ckpt, .safetensors) into numpy."""
-    from mmcls_ms.weights.checkpoint import read_checkpoint, sniff_format
-    from mmcls_ms.weights.pth_reader import load_pth_state_dict
     if not os.path.isfile(path):
         raise FileNotFoundError(f'Source checkpoint not found: {path!r}')
     if sniff_format(path) in ('pth', 'pth-legacy'):
@@ -453,7 +453,6 @@ def convert_checkpoint(src_path: str, dst_path: str, src_format: str = 'auto',
         >>> r.meta['model_overrides']                                          # doctest: +SKIP
         {'backbone': {'pool_count_include_pad': False}}
     """
-    from mmcls_ms.weights.checkpoint import save_state_dict
     state, src_meta = read_weights(src_path, progress=progress)
     out, report = _convert(state, src_format, model, progress)
     if report.missing:

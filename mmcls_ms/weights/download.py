@@ -33,10 +33,13 @@ import urllib.request
 from http.client import HTTPException
 from typing import Optional, Sequence, Tuple, Union
 
-HOME_ENV = 'MMCLS_MS_HOME'
+from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                           TransferSpeedColumn)
+
+from mmcls_ms.utils.home import DEFAULT_HOME, HOME_ENV, mmcls_ms_home
+
 MIRROR_ENV = 'MMCLS_MS_MIRROR'
 URL_MAPPING_ENV = 'MMCLS_MS_URL_MAPPING'
-DEFAULT_HOME = os.path.join('~', '.cache', 'mmcls_ms')
 
 # the last "-<hex>" group of the stem: "_20220615-dcd4d910.pth",
 # "inception_v3-38f67890.ckpt", "inception_v3-61a8e9ed-910v2.ckpt"
@@ -61,8 +64,7 @@ def cache_dir() -> str:
         >>> cache_dir().endswith('checkpoints')
         True
     """
-    home = os.environ.get(HOME_ENV) or DEFAULT_HOME
-    return os.path.join(os.path.expanduser(home), 'checkpoints')
+    return mmcls_ms_home('checkpoints')
 
 
 def file_name_of(url: str) -> str:
@@ -170,8 +172,6 @@ def _how_to_fix(url: str, cached_path: str) -> str:
 
 
 def _progress():
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                               TimeRemainingColumn, TransferSpeedColumn)
     return Progress(TextColumn('[bold blue]{task.description}'), BarColumn(),
                     DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
 

@@ -21,8 +21,12 @@ import re
 import tempfile
 from typing import Optional
 
+from mmcls_ms.weights.checkpoint import (CheckpointError, load_checkpoint, load_state_dict,
+                                         read_checkpoint, read_checkpoint_meta, save_state_dict,
+                                         sniff_format)
+from mmcls_ms.weights.converters import convert_state_dict, read_weights
 from mmcls_ms.weights.download import (DownloadError, UrlMapping, cache_dir, download_checkpoint,
-                                     remove_cached, sha256_of)
+                                       remove_cached, sha256_of)
 
 CONVERTED_DIR = 'converted'
 # remembered hashes: {'<realpath>|<size>|<mtime_ns>|<ctime_ns>|<inode>': sha256}
@@ -123,7 +127,6 @@ def _carry_over_extra_keys(state, converted, meta):
 def _detect_and_convert(raw_path: str):
     """Read ``raw_path`` (mmpretrain / torchvision ``.pth``, MindCV ``.ckpt``,
     mmcls_ms ``.ckpt``); returns ``(state, meta)`` in mmcls_ms names."""
-    from mmcls_ms.weights.converters import convert_state_dict, read_weights
     state, src_meta = read_weights(raw_path)
     converted, meta = convert_state_dict(state, src_meta=src_meta)
     converted = _carry_over_extra_keys(state, converted, meta)
@@ -132,7 +135,6 @@ def _detect_and_convert(raw_path: str):
 
 def _is_native(path: str) -> bool:
     """An mmcls_ms checkpoint (it carries our meta record) needs no conversion."""
-    from mmcls_ms.weights.checkpoint import read_checkpoint_meta, sniff_format
     try:
         if sniff_format(path) not in ('ckpt', 'safetensors'):
             return False
@@ -154,7 +156,6 @@ def prepare_checkpoint(path_or_url: str, mirror: Optional[str] = None,
         ...                    'vgg11-ef31d161.ckpt')  # doctest: +SKIP
         '~/.cache/mmcls_ms/checkpoints/converted/vgg11-ef31d161-ef31d161...ckpt'
     """
-    from mmcls_ms.weights.checkpoint import save_state_dict
     path_or_url = os.fspath(path_or_url)
     if is_url(path_or_url):
         raw_path = download_checkpoint(path_or_url, mirror=mirror, url_mapping=url_mapping,
@@ -192,7 +193,6 @@ def prepare_checkpoint(path_or_url: str, mirror: Optional[str] = None,
 
 def checkpoint_meta(path: str) -> dict:
     """The meta of a prepared (mmcls_ms-layout) checkpoint."""
-    from mmcls_ms.weights.checkpoint import read_checkpoint_meta
     return read_checkpoint_meta(path)
 
 
@@ -211,8 +211,6 @@ def load_pretrained(model, path_or_url: str, mirror: Optional[str] = None,
         >>> report.meta.get('dataset_meta')                          # doctest: +SKIP
         >>> load_pretrained(vgg_backbone, 'vgg11.pth', prefix='backbone')  # doctest: +SKIP
     """
-    from mmcls_ms.weights.checkpoint import (CheckpointError, load_checkpoint, load_state_dict,
-                                             read_checkpoint)
     local = prepare_checkpoint(path_or_url, mirror=mirror, url_mapping=url_mapping,
                                progress=progress)
     if not prefix:

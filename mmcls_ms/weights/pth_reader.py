@@ -27,6 +27,8 @@ from typing import Dict, Tuple
 
 import numpy as np
 
+from mmcls_ms.utils.progress import make_progress
+
 
 class UnsafePickleError(pickle.UnpicklingError):
     """The pickle references a global outside the allow-list."""
@@ -349,12 +351,7 @@ def _storage_progress(archive, prefix, path, enabled):
         yield None
         return
     total = sum(1 for n in archive.namelist() if n.startswith(prefix + 'data/'))
-    try:  # the shared progress style, when the logging helpers are there
-        from mmcls_ms.utils.progress import make_progress
-        bar = make_progress()
-    except ImportError:
-        from rich.progress import Progress
-        bar = Progress()
+    bar = make_progress()
     with bar:
         task = bar.add_task(f'Reading {os.path.basename(path)}', total=total, status='')
         yield lambda: bar.advance(task)

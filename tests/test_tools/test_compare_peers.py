@@ -41,3 +41,29 @@ def test_summary_and_ratios():
     assert summary[('vgg16:infer', 'mmcls_ms')]['ips'] == [6.0]
     assert summary[('vgg16:infer', 'mindcv graph')]['errors'] == ['exit 1: boom']
     assert compare_peers.gflop_per_image(records) == {'vgg16': 30.9}
+
+
+def test_peer_python_is_the_fallback_for_both_peers(tmp_path):
+    missing = str(tmp_path / 'no_python')
+    assert compare_peers.find_python(None, 'json', fallback=missing) == sys.executable
+    assert compare_peers.find_python(None, 'json', fallback=sys.executable) == sys.executable
+    args = compare_peers.parse_args(['--peer-python', missing, '--no-torch'])
+    _, skipped = compare_peers.plan(args)
+    assert any(s.startswith('mindcv graph: no Python') for s in skipped)
+
+
+def test_peer_runners_time_with_the_shared_method_without_importing_mmcls_ms():
+    import json
+    import subprocess
+    code = ('import sys; sys.path.insert(0, "benchmarks/peers"); '
+            'from common import parse_args, time_and_report; '
+            '_, args = parse_args(("eager",)); '
+            'time_and_report(lambda: sum(range(100)), args, impl="fake"); '
+            'assert not any(m == "mmcls_ms" or m.startswith("mmcls_ms.") for m in sys.modules)')
+    out = subprocess.run([sys.executable, '-c', code, '--model', 'vgg16', '--task', 'train',
+                          '--warmup', '0', '--steps', '3'], cwd=REPO_ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    record = json.loads(out.stdout.split('RESULT ', 1)[1])
+    assert record['impl'] == 'fake' and record['batch'] == 8 and len(record['step_s']) == 3
+    assert record['images_per_s'] > 0 and 'output' not in record

@@ -13,9 +13,8 @@ from mmcls_ms.weights.converters import (MODELS, canonical_model_name, convert_c
                                        convert_state_dict, detect_model, detect_source_format,
                                        model_entries, vgg_feature_indices)
 
-# The index tables of /work/shared/reference/mmpretrain.md (mmpretrain's
-# vgg_to_mmpretrain.py), written out here so the generated ones are checked
-# against an independent source.
+# The index tables of mmpretrain's tools/model_converters/vgg_to_mmpretrain.py,
+# written out here so the generated ones are checked against an independent source.
 TV_CONV_NO_BN = {
     11: [0, 3, 6, 8, 11, 13, 16, 18],
     13: [0, 2, 5, 7, 10, 12, 15, 17, 20, 22],

@@ -13,7 +13,8 @@ reader: MindSpore 2.10's ``load_checkpoint`` refuses a .ckpt larger than the
 *free* memory (page cache excluded), which after a few GB of file reads is
 less than a VGG checkpoint (docs/faq.md).
 
-Run with the parity venv:  /work/venvs/parity/bin/python -m pytest -m parity \
+Run in a Python with the parity extras (pip install .[parity] mindcv==0.3.0):
+    python -m pytest -m parity \
     tests/test_weights/test_parity_mindcv.py
 """
 import os

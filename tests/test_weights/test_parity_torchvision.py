@@ -4,7 +4,8 @@ torchvision model with random weights and calibrated BN statistics -> .pth ->
 tools/model_converters -> mmcls_ms model from configs/_base_/models -> same logits
 on the same inputs in eval mode: max |diff| <= 1e-4 * max(1, max |logit|), fp32, CPU.
 
-Run with the parity venv:  /work/venvs/parity/bin/python -m pytest -m "parity" \
+Run in a Python with the parity extras (pip install .[parity]):
+    python -m pytest -m "parity" \
     tests/test_weights/test_parity_torchvision.py   (add `or slow` for all variants)
 """
 import os

@@ -4,8 +4,8 @@
     python tools/analysis_tools/benchmark.py configs/vgg/vgg16_8xb32_in1k.py \\
         --task train --batch-size 8 --out work_dirs/bench_vgg16_train.json
 
-What is timed (the method of ``/work/shared/bench``, so the numbers compare
-with MindCV's and torchvision's):
+What is timed (the same method as ``benchmarks/peers/*_runner.py``, so the
+numbers compare with MindCV's and torchvision's):
 
 - ``--task infer``: ``model(inputs)`` -> logits, in eval mode; batch 16.
 - ``--task train``: the engine's compiled step, ``TrainStep(model,
@@ -24,15 +24,13 @@ the process (read before the FLOP count, which runs a PyNative forward on a
 model of its own), and the achieved GFLOP/s (2 x multiply-adds of the forward,
 x3 for a training step: forward + backward-data + backward-weights).
 
-This is a measurement, not a test: on a shared machine numbers move with the
-load; run one benchmark at a time.
+This is a measurement, not a test: numbers move with other load on the
+machine; run one benchmark at a time.
 """
 import argparse
 import json
 import os
 import os.path as osp
-import resource
-import statistics
 import sys
 import time
 
@@ -43,6 +41,7 @@ if __name__ == '__main__' and '--conv-backend' in sys.argv[:-1]:
 import mmcls_ms  # noqa: E402,F401  (chooses the oneDNN ISA before MindSpore runs)
 from mmcls_ms.utils.cli import run_cli  # noqa: E402
 from mmcls_ms.deployment.exporter import input_size_from_config  # noqa: E402
+from mmcls_ms.utils.benchmark import time_steps  # noqa: E402
 from mmcls_ms.utils.config import load_config  # noqa: E402
 
 DEFAULT_BATCH = {'infer': 16, 'train': 8}
@@ -96,11 +95,6 @@ def _shape(args, cfg):
     raise ValueError(f'--shape takes H W or one size, got {args.shape}')
 
 
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def forward_gflop(model, height, width) -> float:
     """GFLOP (2 x multiply-adds) of one image's forward, mmcv's counting rules."""
     import mindspore as ms
@@ -113,15 +107,6 @@ def forward_gflop(model, height, width) -> float:
         ms.set_context(mode=mode)
     macs = sum(layer.flops for layer in report.layers)
     return 2.0 * macs / 1e9
-
-
-def percentile(values, q):
-    """Linear-interpolated percentile (numpy's default) without numpy."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100.0
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 def build_step(model, cfg, task, amp):
@@ -214,54 +199,28 @@ def measure(args):
 
     show = not args.no_table
     with Progress(transient=True, disable=not show) as progress:
-        bar = progress.add_task(f'first step (compile) + {args.warmup} warm-up',
-                                total=1 + args.warmup)
-        start = time.perf_counter()
-        out = run(inputs, labels)
-        first_s = time.perf_counter() - start
-        progress.advance(bar)
-        for _ in range(args.warmup):
-            run(inputs, labels)
-            progress.advance(bar)
-        timed = progress.add_task(f'{args.steps} timed steps', total=args.steps)
-        times = []
-        cpu0 = os.times()
-        for _ in range(args.steps):
-            start = time.perf_counter()
-            out = run(inputs, labels)
-            times.append(time.perf_counter() - start)
-            progress.advance(timed)
-        cpu1 = os.times()
-    median = statistics.median(times)
-    peak_rss = peak_rss_mib()
+        bars = dict(first=progress.add_task(f'first step (compile) + {args.warmup} warm-up',
+                                            total=1 + args.warmup),
+                    timed=progress.add_task(f'{args.steps} timed steps', total=args.steps))
+        timing = time_steps(lambda: run(inputs, labels), batch, args.warmup, args.steps,
+                            on_step=lambda stage: progress.advance(
+                                bars['timed' if stage == 'timed' else 'first']))
+    out = timing.pop('output')
     # counted afterwards, on a model of its own: the count runs a PyNative forward,
     # whose memory would otherwise add to the peak (~50-75 MiB for InceptionV3)
     gflop = forward_gflop(get_model(cfg, pretrained=False), height, width)
-    cpu_s = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     flop_per_image = gflop * (3.0 if task == 'train' else 1.0)
     return dict(
         impl='mmcls_ms', framework='mindspore', framework_version=ms.__version__,
         config=args.config, cfg_options=list(args.cfg_options), task=task, mode=args.mode,
         jit_level=jit_level or 'default', amp=bool(args.amp), fused_conv_bn=fused,
         fast_path=fast_path, optimizer=getattr(run, 'optimizer', None),
-        batch=batch,
         shape=[height, width], threads_setting=args.threads or 'mindspore-default',
         onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA', 'unset'),
         conv_backend=mmcls_ms.ONEDNN_DECISION.conv_backend,
-        checkpoint=args.checkpoint, build_s=round(build_s, 3),
-        first_step_s=round(first_s, 3), step_s=[round(t, 4) for t in times],
-        median_step_s=round(median, 4),
-        images_per_s=round(batch / median, 3),
-        images_per_s_min=round(batch / max(times), 3),
-        images_per_s_max=round(batch / min(times), 3),
-        latency_ms={f'p{q}': round(1000 * percentile(times, q), 1) for q in (50, 90, 99)},
-        compile_est_s=round(first_s - median, 3),
-        peak_rss_mib=round(peak_rss, 1),
+        checkpoint=args.checkpoint, build_s=round(build_s, 3), **timing,
         forward_gflop_per_image=round(gflop, 3),
-        achieved_gflop_per_s=round(flop_per_image * batch / median, 1),
-        cores_busy=round(cpu_s / sum(times), 2),
-        # CPU seconds per step: the work done, less sensitive to other load than wall time
-        cpu_s_per_step=round(cpu_s / len(times), 3),
+        achieved_gflop_per_s=round(flop_per_image * batch / timing['median_step_s'], 1),
         output_finite=bool(np.isfinite(np.asarray(out, np.float64)).all()),
         load_avg=[round(x, 2) for x in os.getloadavg()], cpu_count=os.cpu_count())
 

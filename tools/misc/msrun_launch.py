@@ -177,8 +177,7 @@ def main():
     if (os.cpu_count() or 1) >= args.nproc:
         cmd.append('--bind_core=True')
     cmd += script
-    env = dict(os.environ, GLOG_v=os.environ.get('GLOG_v', '3'), PYTHONUNBUFFERED='1',
-               MMCLS_MS_DIST_MARKER='1')
+    env = dict(os.environ, GLOG_v=os.environ.get('GLOG_v', '3'), PYTHONUNBUFFERED='1')
     print(f'msrun: {world} workers ({nnodes} node(s) x {args.nproc}), scheduler {addr}:{port}, '
           f'logs in {log_dir}', flush=True)
     with open(osp.join(log_dir, 'msrun.log'), 'w') as msrun_log:

@@ -1,5 +1,6 @@
 """``DefaultSampler``: which sample indices a rank reads in an epoch."""
 import math
+from typing import Any, Optional
 
 import numpy as np
 
@@ -27,7 +28,8 @@ class DefaultSampler:
         array([1, 3])
     """
 
-    def __init__(self, dataset, shuffle=True, seed=0, round_up=None, rank=0, world_size=1):
+    def __init__(self, dataset: Any, shuffle: bool = True, seed: int = 0,
+                 round_up: Optional[bool] = None, rank: int = 0, world_size: int = 1):
         self.num_samples_total = dataset if isinstance(dataset, int) else len(dataset)
         if not 0 <= rank < world_size:
             raise ValueError(f'DefaultSampler: rank {rank} is not in [0, {world_size}).')
@@ -38,7 +40,7 @@ class DefaultSampler:
         self.world_size = world_size
         self.epoch = 0
 
-    def set_epoch(self, epoch):
+    def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
     def __len__(self):
@@ -47,7 +49,7 @@ class DefaultSampler:
             return math.ceil(n / w)
         return len(range(self.rank, n, w))
 
-    def indices(self, epoch=None):
+    def indices(self, epoch: Optional[int] = None) -> np.ndarray:
         """The sample indices of this rank in ``epoch`` (default: current)."""
         epoch = self.epoch if epoch is None else epoch
         n = self.num_samples_total
@@ -81,6 +83,7 @@ class InfiniteSampler(DefaultSampler):
         4
     """
 
-    def __init__(self, dataset, shuffle=True, seed=0, rank=0, world_size=1):
+    def __init__(self, dataset: Any, shuffle: bool = True, seed: int = 0, rank: int = 0,
+                 world_size: int = 1):
         super().__init__(dataset, shuffle=shuffle, seed=seed, round_up=True, rank=rank,
                          world_size=world_size)

@@ -13,6 +13,7 @@ Example:
 """
 from abc import ABC, abstractmethod
 import copy
+from typing import Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -26,9 +27,11 @@ class BaseAugTransform(ABC):
     """Probability, sign and magnitude handling shared by the operations."""
     SIGNED = False  # whether random_negative_prob applies
 
-    def __init__(self, magnitude=None, magnitude_range=None, magnitude_level=None,
-                 magnitude_std=0., total_level=10, prob=0.5, random_negative_prob=0.5,
-                 pad_val=128, interpolation='nearest'):
+    def __init__(self, magnitude: Optional[float] = None,
+                 magnitude_range: Optional[Sequence[float]] = None,
+                 magnitude_level: Optional[float] = None, magnitude_std: Union[float, str] = 0.0,
+                 total_level: float = 10, prob: float = 0.5, random_negative_prob: float = 0.5,
+                 pad_val: Union[int, Sequence[int]] = 128, interpolation: str = 'nearest'):
         if not 0 <= prob <= 1:
             raise ValueError(f'{type(self).__name__}: prob must be in [0, 1], got {prob}.')
         self.magnitude = magnitude
@@ -41,7 +44,7 @@ class BaseAugTransform(ABC):
         self.pad_val = pad_val
         self.interpolation = interpolation
 
-    def draw_magnitude(self, rng):
+    def draw_magnitude(self, rng: np.random.Generator) -> float:
         if self.magnitude_range is None:
             magnitude = self.magnitude
         else:
@@ -58,10 +61,10 @@ class BaseAugTransform(ABC):
         return magnitude
 
     @abstractmethod
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         """Return ``img`` transformed with ``magnitude``."""
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         rng = rng_of(results)
         if rng.random() >= self.prob:
             return results
@@ -86,10 +89,10 @@ def _affine(img, matrix, pad_val, interpolation):
 class AutoContrast(BaseAugTransform):
     """Stretch each channel to the full 0..255 range."""
 
-    def __init__(self, prob=0.5, **kwargs):
+    def __init__(self, prob: float = 0.5, **kwargs):
         super().__init__(magnitude=0, prob=prob, **kwargs)
 
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         lo = img.min(axis=(0, 1), keepdims=True).astype(np.float32)
         hi = img.max(axis=(0, 1), keepdims=True).astype(np.float32)
         scale = np.where(hi > lo, 255.0 / np.maximum(hi - lo, 1), 1.0)
@@ -101,10 +104,10 @@ class AutoContrast(BaseAugTransform):
 class Equalize(BaseAugTransform):
     """Equalize the histogram of each channel."""
 
-    def __init__(self, prob=0.5, **kwargs):
+    def __init__(self, prob: float = 0.5, **kwargs):
         super().__init__(magnitude=0, prob=prob, **kwargs)
 
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         return np.stack([cv2.equalizeHist(np.ascontiguousarray(img[..., c]))
                          for c in range(img.shape[2])], axis=2)
 
@@ -113,10 +116,10 @@ class Equalize(BaseAugTransform):
 class Invert(BaseAugTransform):
     """``255 - img``."""
 
-    def __init__(self, prob=0.5, **kwargs):
+    def __init__(self, prob: float = 0.5, **kwargs):
         super().__init__(magnitude=0, prob=prob, **kwargs)
 
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         return 255 - img
 
 
@@ -124,10 +127,10 @@ class Invert(BaseAugTransform):
 class Posterize(BaseAugTransform):
     """Keep the top ``bits`` bits of each pixel (``bits`` rounds up)."""
 
-    def __init__(self, bits=None, prob=0.5, **kwargs):
+    def __init__(self, bits: Optional[int] = None, prob: float = 0.5, **kwargs):
         super().__init__(magnitude=bits, prob=prob, **kwargs)
 
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         bits = int(np.ceil(magnitude))
         if bits >= 8:
             return img
@@ -139,10 +142,10 @@ class Posterize(BaseAugTransform):
 class Solarize(BaseAugTransform):
     """Invert the pixels >= ``thr``."""
 
-    def __init__(self, thr=None, prob=0.5, **kwargs):
+    def __init__(self, thr: Optional[float] = None, prob: float = 0.5, **kwargs):
         super().__init__(magnitude=thr, prob=prob, **kwargs)
 
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         return np.where(img >= magnitude, 255 - img, img).astype(np.uint8)
 
 
@@ -150,11 +153,12 @@ class Solarize(BaseAugTransform):
 class SolarizeAdd(BaseAugTransform):
     """Add ``magnitude`` to the pixels below ``thr`` (default 128)."""
 
-    def __init__(self, magnitude=None, thr=128, prob=0.5, **kwargs):
+    def __init__(self, magnitude: Optional[float] = None, thr: float = 128, prob: float = 0.5,
+                 **kwargs):
         super().__init__(magnitude=magnitude, prob=prob, **kwargs)
         self.thr = thr
 
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         added = np.clip(img.astype(np.int16) + int(magnitude), 0, 255).astype(np.uint8)
         return np.where(img < self.thr, added, img)
 
@@ -164,7 +168,7 @@ class ColorTransform(BaseAugTransform):
     """Saturation factor ``1 + magnitude`` (0: unchanged, -1: gray)."""
     SIGNED = True
 
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         return adjust_saturation(img, 1 + magnitude)
 
 
@@ -173,7 +177,7 @@ class Contrast(BaseAugTransform):
     """Contrast factor ``1 + magnitude``."""
     SIGNED = True
 
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         return adjust_contrast(img, 1 + magnitude)
 
 
@@ -182,7 +186,7 @@ class Brightness(BaseAugTransform):
     """Brightness factor ``1 + magnitude``."""
     SIGNED = True
 
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         return adjust_brightness(img, 1 + magnitude)
 
 
@@ -192,7 +196,7 @@ class Sharpness(BaseAugTransform):
     SIGNED = True
     KERNEL = np.array([[1, 1, 1], [1, 5, 1], [1, 1, 1]], np.float32) / 13
 
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         smooth = cv2.filter2D(img, -1, self.KERNEL, borderType=cv2.BORDER_REPLICATE)
         if smooth.ndim == 2:
             smooth = smooth[..., None]
@@ -205,28 +209,33 @@ class Rotate(BaseAugTransform):
     """Rotate by ``angle`` degrees (positive: clockwise) about the centre."""
     SIGNED = True
 
-    def __init__(self, angle=None, prob=0.5, **kwargs):
+    def __init__(self, angle: Optional[float] = None, prob: float = 0.5, **kwargs):
         super().__init__(magnitude=angle, prob=prob, **kwargs)
 
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         height, width = img.shape[:2]
         matrix = cv2.getRotationMatrix2D(((width - 1) * 0.5, (height - 1) * 0.5), -magnitude, 1)
         return _affine(img, matrix, self.pad_val, self.interpolation)
 
 
-@TRANSFORMS.register_module()
-class Shear(BaseAugTransform):
-    """Shear by ``magnitude`` (the tangent) along ``direction``."""
+class _AlongAxis(BaseAugTransform):
+    """An affine operation along ``direction``: 'horizontal' or 'vertical'."""
     SIGNED = True
 
-    def __init__(self, magnitude=None, direction='horizontal', prob=0.5, **kwargs):
+    def __init__(self, magnitude: Optional[float] = None, direction: str = 'horizontal',
+                 prob: float = 0.5, **kwargs):
         if direction not in ('horizontal', 'vertical'):
-            raise ValueError(f"Shear: direction must be 'horizontal' or 'vertical', "
-                             f'got {direction!r}.')
+            raise ValueError(f"{type(self).__name__}: direction must be 'horizontal' or "
+                             f"'vertical', got {direction!r}.")
         super().__init__(magnitude=magnitude, prob=prob, **kwargs)
         self.direction = direction
 
-    def apply(self, img, magnitude, rng):
+
+@TRANSFORMS.register_module()
+class Shear(_AlongAxis):
+    """Shear by ``magnitude`` (the tangent) along ``direction``."""
+
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         if self.direction == 'horizontal':
             matrix = np.float32([[1, magnitude, 0], [0, 1, 0]])
         else:
@@ -235,18 +244,10 @@ class Shear(BaseAugTransform):
 
 
 @TRANSFORMS.register_module()
-class Translate(BaseAugTransform):
+class Translate(_AlongAxis):
     """Shift by ``magnitude`` times the image width (or height)."""
-    SIGNED = True
 
-    def __init__(self, magnitude=None, direction='horizontal', prob=0.5, **kwargs):
-        if direction not in ('horizontal', 'vertical'):
-            raise ValueError(f"Translate: direction must be 'horizontal' or 'vertical', "
-                             f'got {direction!r}.')
-        super().__init__(magnitude=magnitude, prob=prob, **kwargs)
-        self.direction = direction
-
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
         height, width = img.shape[:2]
         if self.direction == 'horizontal':
             matrix = np.float32([[1, 0, magnitude * width], [0, 1, 0]])
@@ -259,10 +260,12 @@ class Translate(BaseAugTransform):
 class Cutout(BaseAugTransform):
     """Fill a ``shape`` (int or (h, w)) square at a random centre with ``pad_val``."""
 
-    def __init__(self, shape=None, prob=0.5, **kwargs):
+    def __init__(self, shape: Optional[Union[int, Sequence[int]]] = None, prob: float = 0.5,
+                 **kwargs):
         super().__init__(magnitude=shape, prob=prob, **kwargs)
 
-    def apply(self, img, magnitude, rng):
+    def apply(self, img: np.ndarray, magnitude: Union[int, Sequence[int]],
+              rng: np.random.Generator) -> np.ndarray:
         cut_h, cut_w = (magnitude, magnitude) if np.isscalar(magnitude) else magnitude
         cut_h, cut_w = int(cut_h), int(cut_w)
         height, width = img.shape[:2]
@@ -374,7 +377,8 @@ class AutoAugment:
         AutoAugment(policies=25 sub-policies, hparams={'pad_val': 128})
     """
 
-    def __init__(self, policies='imagenet', hparams=dict(pad_val=128)):
+    def __init__(self, policies: Union[str, Sequence] = 'imagenet',
+                 hparams: Optional[dict] = dict(pad_val=128)):
         if isinstance(policies, str):
             if policies not in AUTOAUG_POLICIES:
                 raise ValueError(f'AutoAugment: unknown policy {policies!r}; choose one of '
@@ -386,7 +390,7 @@ class AutoAugment:
         self.hparams = dict(hparams or {})
         self.sub_policies = [_build_ops(sub, self.hparams) for sub in policies]
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         rng = rng_of(results)
         for op in self.sub_policies[int(rng.integers(len(self.sub_policies)))]:
             results = op(results)
@@ -415,8 +419,9 @@ class RandAugment:
         >>> ra = RandAugment(num_policies=2, magnitude_level=9, magnitude_std=0.5)
     """
 
-    def __init__(self, policies='timm_increasing', num_policies=2, magnitude_level=9,
-                 magnitude_std=0., total_level=10, hparams=dict(pad_val=128)):
+    def __init__(self, policies: Union[str, Sequence] = 'timm_increasing', num_policies: int = 2,
+                 magnitude_level: Optional[float] = 9, magnitude_std: Union[float, str] = 0.0,
+                 total_level: float = 10, hparams: Optional[dict] = dict(pad_val=128)):
         if isinstance(policies, str):
             if policies not in RANDAUG_POLICIES:
                 raise ValueError(f'RandAugment: unknown policies {policies!r}; choose one of '
@@ -438,7 +443,7 @@ class RandAugment:
             [{**level_args, **p} if 'magnitude_range' in p else p for p in policies],
             self.hparams)
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         rng = rng_of(results)
         for i in rng.integers(len(self.ops), size=self.num_policies):
             results = self.ops[int(i)](results)

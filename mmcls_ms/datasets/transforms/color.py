@@ -1,4 +1,6 @@
 """Photometric transforms: ``ColorJitter``."""
+from typing import Sequence, Union
+
 import cv2
 import numpy as np
 
@@ -6,7 +8,7 @@ from mmcls_ms.registry import TRANSFORMS
 from .image_ops import rng_of
 
 
-def blend(img, degenerate, factor):
+def blend(img: np.ndarray, degenerate: np.ndarray, factor: float) -> np.ndarray:
     """``degenerate + factor * (img - degenerate)``, rounded and clipped to uint8.
 
     factor 0 gives ``degenerate``, 1 gives ``img``, > 1 extrapolates (PIL's
@@ -16,26 +18,26 @@ def blend(img, degenerate, factor):
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def grayscale_bgr(img):
+def grayscale_bgr(img: np.ndarray) -> np.ndarray:
     """Luma (ITU-R 601) of a BGR image, repeated to 3 channels, as float32."""
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
     return np.repeat(gray[..., None], 3, axis=2)
 
 
-def adjust_brightness(img, factor):
+def adjust_brightness(img: np.ndarray, factor: float) -> np.ndarray:
     return blend(img, np.float32(0), factor)
 
 
-def adjust_contrast(img, factor):
+def adjust_contrast(img: np.ndarray, factor: float) -> np.ndarray:
     mean = np.float32(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).mean())
     return blend(img, mean, factor)
 
 
-def adjust_saturation(img, factor):
+def adjust_saturation(img: np.ndarray, factor: float) -> np.ndarray:
     return blend(img, grayscale_bgr(img), factor)
 
 
-def adjust_hue(img, shift):
+def adjust_hue(img: np.ndarray, shift: float) -> np.ndarray:
     """Rotate the hue by ``shift`` turns (-0.5..0.5)."""
     hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL)  # hue in 0..255
     hsv[..., 0] = (hsv[..., 0].astype(np.int16) + int(round(shift * 256))) % 256
@@ -71,13 +73,16 @@ class ColorJitter:
         ...                   rng=np.random.default_rng(0)))
     """
 
-    def __init__(self, brightness=0., contrast=0., saturation=0., hue=0., backend='pillow'):
+    def __init__(self, brightness: Union[float, Sequence[float]] = 0.0,
+                 contrast: Union[float, Sequence[float]] = 0.0,
+                 saturation: Union[float, Sequence[float]] = 0.0,
+                 hue: Union[float, Sequence[float]] = 0.0, backend: str = 'pillow'):
         self.brightness = _factor_range(brightness, 'brightness')
         self.contrast = _factor_range(contrast, 'contrast')
         self.saturation = _factor_range(saturation, 'saturation')
         self.hue = _factor_range(hue, 'hue', center=0.0, bound=(-0.5, 0.5))
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         rng = rng_of(results)
         img = results['img']
         ops = [(adjust_brightness, self.brightness), (adjust_contrast, self.contrast),

@@ -1,4 +1,6 @@
 """``Compose``: build a list of transform configs and apply them in order."""
+from typing import Callable, Optional, Sequence, Union
+
 from mmcls_ms.registry import TRANSFORMS
 
 
@@ -12,7 +14,7 @@ class Compose:
         >>> pipeline = Compose([dict(type='CenterCrop', crop_size=2)])
     """
 
-    def __init__(self, transforms):
+    def __init__(self, transforms: Sequence[Union[dict, Callable]]):
         self.transforms = []
         for i, t in enumerate(transforms or []):
             if isinstance(t, dict):
@@ -22,7 +24,7 @@ class Compose:
                                 f'callable, got {type(t).__name__}.')
             self.transforms.append(t)
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> Optional[dict]:
         for t in self.transforms:
             results = t(results)
             if results is None:

@@ -1,5 +1,6 @@
 """``RandomErasing``: blank out a random rectangle (Zhong et al., 2017)."""
 import math
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -33,9 +34,11 @@ class RandomErasing:
         True
     """
 
-    def __init__(self, erase_prob=0.5, min_area_ratio=0.02, max_area_ratio=1 / 3,
-                 aspect_range=(3 / 10, 10 / 3), mode='const', fill_color=(128, 128, 128),
-                 fill_std=None):
+    def __init__(self, erase_prob: float = 0.5, min_area_ratio: float = 0.02,
+                 max_area_ratio: float = 1 / 3,
+                 aspect_range: Union[float, Sequence[float]] = (3 / 10, 10 / 3),
+                 mode: str = 'const', fill_color: Union[int, Sequence[int]] = (128, 128, 128),
+                 fill_std: Optional[Union[float, Sequence[float]]] = None):
         if not 0 <= erase_prob <= 1:
             raise ValueError(f'RandomErasing: erase_prob must be in [0, 1], got {erase_prob}.')
         if not 0 <= min_area_ratio <= max_area_ratio <= 1:
@@ -55,7 +58,7 @@ class RandomErasing:
         self.fill_color = np.asarray(fill_color, np.float32)
         self.fill_std = None if fill_std is None else np.asarray(fill_std, np.float32)
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         rng = rng_of(results)
         if rng.random() >= self.erase_prob:
             return results

@@ -1,4 +1,6 @@
 """``PackInputs``: the pipeline's last step, HWC image -> CHW array + DataSample."""
+from typing import Sequence
+
 import cv2
 import numpy as np
 
@@ -6,7 +8,7 @@ from mmcls_ms.registry import TRANSFORMS
 from mmcls_ms.structures import DataSample
 
 
-def hwc_to_chw(img):
+def hwc_to_chw(img: np.ndarray) -> np.ndarray:
     """A contiguous CHW copy of an HWC image.
 
     ``cv2.split`` copies the planes with SIMD, ~7x faster than numpy's strided
@@ -35,12 +37,13 @@ class PackInputs:
     DEFAULT_META_KEYS = ('sample_idx', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
                          'flip', 'flip_direction')
 
-    def __init__(self, input_key='img', algorithm_keys=(), meta_keys=DEFAULT_META_KEYS):
+    def __init__(self, input_key: str = 'img', algorithm_keys: Sequence[str] = (),
+                 meta_keys: Sequence[str] = DEFAULT_META_KEYS):
         self.input_key = input_key
         self.algorithm_keys = tuple(algorithm_keys)
         self.meta_keys = tuple(meta_keys)
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         if self.input_key not in results:
             raise KeyError(f'PackInputs: no {self.input_key!r} in the results (keys: '
                            f'{sorted(results)}); put LoadImageFromFile first in the pipeline.')

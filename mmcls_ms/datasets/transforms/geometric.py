@@ -3,6 +3,7 @@
 Every random choice draws from ``results['rng']`` (see ``image_ops.rng_of``).
 """
 import math
+from typing import Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -32,8 +33,10 @@ class Resize:
         (30, 40, 3)
     """
 
-    def __init__(self, scale=None, scale_factor=None, keep_ratio=False,
-                 interpolation='bilinear', backend='cv2', clip_object_border=True):
+    def __init__(self, scale: Optional[Union[int, Sequence[int]]] = None,
+                 scale_factor: Optional[float] = None, keep_ratio: bool = False,
+                 interpolation: str = 'bilinear', backend: str = 'cv2',
+                 clip_object_border: bool = True):
         if (scale is None) == (scale_factor is None):
             raise ValueError('Resize: give exactly one of `scale` and `scale_factor`.')
         self.scale = None if scale is None else to_size_pair(scale, 'Resize scale')
@@ -45,7 +48,7 @@ class Resize:
         self.interpolation = interpolation
         self.backend = backend
 
-    def target_size(self, height, width):
+    def target_size(self, height: int, width: int) -> Tuple[int, int]:
         """The (width, height) that ``__call__`` resizes an image to."""
         if self.scale is None:
             fw, fh = self.scale_factor
@@ -55,7 +58,7 @@ class Resize:
         factor = min(max(self.scale) / max(height, width), min(self.scale) / min(height, width))
         return int(width * factor + 0.5), int(height * factor + 0.5)
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         img = results['img']
         height, width = img.shape[:2]
         new_w, new_h = self.target_size(height, width)
@@ -88,7 +91,8 @@ class ResizeEdge:
     """
     EDGES = ('short', 'long', 'width', 'height')
 
-    def __init__(self, scale, edge='short', backend='cv2', interpolation='bilinear'):
+    def __init__(self, scale: int, edge: str = 'short', backend: str = 'cv2',
+                 interpolation: str = 'bilinear'):
         if not isinstance(scale, int) or scale <= 0:
             raise ValueError(f'ResizeEdge: scale must be a positive int, got {scale!r}.')
         if edge not in self.EDGES:
@@ -99,7 +103,7 @@ class ResizeEdge:
         self.backend = backend
         self.interpolation = interpolation
 
-    def target_size(self, height, width):
+    def target_size(self, height: int, width: int) -> Tuple[int, int]:
         """(width, height) after resizing."""
         width_is_edge = ((self.edge == 'short' and width < height)
                          or (self.edge == 'long' and width > height) or self.edge == 'width')
@@ -107,7 +111,7 @@ class ResizeEdge:
             return self.scale, int(self.scale * height / width)
         return int(self.scale * width / height), self.scale
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         img = results['img']
         height, width = img.shape[:2]
         new_w, new_h = self.target_size(height, width)
@@ -134,12 +138,13 @@ class CenterCrop:
         (4, 4, 3)
     """
 
-    def __init__(self, crop_size, auto_pad=False, pad_cfg=None, clip_object_border=True):
+    def __init__(self, crop_size: Union[int, Sequence[int]], auto_pad: bool = False,
+                 pad_cfg: Optional[dict] = None, clip_object_border: bool = True):
         self.crop_size = to_size_pair(crop_size, 'CenterCrop crop_size')
         self.auto_pad = auto_pad
         self.pad_val = (pad_cfg or {}).get('pad_val', 0)
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         img = results['img']
         crop_w, crop_h = self.crop_size
         if self.auto_pad:
@@ -183,8 +188,10 @@ class RandomResizedCrop:
         (299, 299, 3)
     """
 
-    def __init__(self, scale, crop_ratio_range=(0.08, 1.0), aspect_ratio_range=(3. / 4., 4. / 3.),
-                 max_attempts=10, interpolation='bilinear', backend='cv2'):
+    def __init__(self, scale: Union[int, Sequence[int]],
+                 crop_ratio_range: Sequence[float] = (0.08, 1.0),
+                 aspect_ratio_range: Sequence[float] = (3.0 / 4.0, 4.0 / 3.0),
+                 max_attempts: int = 10, interpolation: str = 'bilinear', backend: str = 'cv2'):
         if isinstance(scale, int):
             scale = (scale, scale)
         if not (isinstance(scale, (tuple, list)) and len(scale) == 2 and min(scale) > 0):
@@ -207,7 +214,8 @@ class RandomResizedCrop:
         self.interpolation = interpolation
         self.backend = backend
 
-    def crop_params(self, height, width, rng):
+    def crop_params(self, height: int, width: int,
+                    rng: np.random.Generator) -> Tuple[int, int, int, int]:
         """(top, left, crop_h, crop_w) of one random crop."""
         area = height * width
         log_lo, log_hi = (math.log(r) for r in self.aspect_ratio_range)
@@ -230,7 +238,7 @@ class RandomResizedCrop:
             crop_h, crop_w = height, width
         return (height - crop_h) // 2, (width - crop_w) // 2, crop_h, crop_w
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         img = results['img']
         top, left, crop_h, crop_w = self.crop_params(*img.shape[:2], rng_of(results))
         img = imcrop(img, top, left, crop_h, crop_w)
@@ -262,8 +270,9 @@ class RandomCrop:
         (4, 4, 3)
     """
 
-    def __init__(self, crop_size, padding=None, pad_if_needed=False, pad_val=0,
-                 padding_mode='constant'):
+    def __init__(self, crop_size: Union[int, Sequence[int]],
+                 padding: Optional[Union[int, Sequence[int]]] = None, pad_if_needed: bool = False,
+                 pad_val: Union[int, Sequence[int]] = 0, padding_mode: str = 'constant'):
         if isinstance(crop_size, int):
             crop_size = (crop_size, crop_size)
         self.crop_size = tuple(int(s) for s in crop_size)
@@ -284,7 +293,7 @@ class RandomCrop:
             return np.pad(img, width, mode='constant', constant_values=self.pad_val)
         return np.pad(img, width, mode=self.padding_mode)
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         img = results['img']
         crop_h, crop_w = self.crop_size
         if self.padding is not None:
@@ -325,7 +334,8 @@ class RandomFlip:
     """
     DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
 
-    def __init__(self, prob=None, direction='horizontal'):
+    def __init__(self, prob: Optional[Union[float, Sequence[float]]] = None,
+                 direction: Union[str, Sequence[str]] = 'horizontal'):
         directions = [direction] if isinstance(direction, str) else list(direction)
         for d in directions:
             if d not in self.DIRECTIONS:
@@ -347,11 +357,11 @@ class RandomFlip:
     FLIP_CODES = {'horizontal': 1, 'vertical': 0, 'diagonal': -1}
 
     @classmethod
-    def flip(cls, img, direction):
+    def flip(cls, img: np.ndarray, direction: str) -> np.ndarray:
         out = cv2.flip(img, cls.FLIP_CODES[direction])
         return out[..., None] if img.ndim == 3 and out.ndim == 2 else out
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         rng = rng_of(results)
         # one uniform draw against the cumulative probabilities (rng.choice
         # with p= costs ~30 us per call)

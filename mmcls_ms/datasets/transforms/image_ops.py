@@ -4,6 +4,8 @@ Images are HxWxC uint8 numpy arrays in BGR order, as ``LoadImageFromFile``
 gives them.  The names and backends follow mmcv/mmpretrain (``backend='cv2'``
 or ``'pillow'``, ``interpolation='bilinear'``...).
 """
+from typing import Sequence, Tuple, Union
+
 import cv2
 import numpy as np
 from PIL import Image
@@ -26,7 +28,7 @@ PILLOW_INTERPOLATION = {
 BACKENDS = ('cv2', 'pillow')
 
 
-def check_backend(backend, interpolation, owner):
+def check_backend(backend: str, interpolation: str, owner: str) -> None:
     """Raise a clear error for an unknown backend or interpolation name."""
     if backend not in BACKENDS:
         raise ValueError(f'{owner}: backend must be one of {BACKENDS}, got {backend!r}.')
@@ -36,7 +38,8 @@ def check_backend(backend, interpolation, owner):
                          f'backend {backend!r}; choose one of {sorted(table)}.')
 
 
-def imresize(img, size, interpolation='bilinear', backend='cv2'):
+def imresize(img: np.ndarray, size: Tuple[int, int], interpolation: str = 'bilinear',
+             backend: str = 'cv2') -> np.ndarray:
     """Resize ``img`` to ``size=(width, height)``.
 
     Example:
@@ -56,12 +59,12 @@ def imresize(img, size, interpolation='bilinear', backend='cv2'):
     return out
 
 
-def imcrop(img, top, left, height, width):
+def imcrop(img: np.ndarray, top: int, left: int, height: int, width: int) -> np.ndarray:
     """Crop a ``height x width`` window whose top-left corner is ``(top, left)``."""
     return img[top:top + height, left:left + width]
 
 
-def rng_of(results):
+def rng_of(results: dict) -> np.random.Generator:
     """The per-sample generator the dataset put in ``results['rng']``.
 
     Without one (a transform called by hand), a fresh unseeded generator is
@@ -71,7 +74,7 @@ def rng_of(results):
     return rng if rng is not None else np.random.default_rng()
 
 
-def to_size_pair(size, name):
+def to_size_pair(size: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
     """int -> (size, size); (w, h) stays; anything else is a clear error."""
     if isinstance(size, int):
         pair = (size, size)

@@ -1,9 +1,11 @@
 """``LoadImageFromFile``: read an image file into an HxWx3 uint8 BGR array."""
+import io
 import os
 from typing import Optional
 
 import cv2
 import numpy as np
+from PIL import Image, ImageOps
 
 from mmcls_ms.registry import TRANSFORMS
 
@@ -18,9 +20,6 @@ class ImageReadError(OSError, ValueError):
 
 def _decode_pillow(buf, path, color_type):
     """Decode with Pillow (EXIF orientation applied, alpha dropped), to BGR."""
-    import io
-
-    from PIL import Image, ImageOps
     try:
         with Image.open(io.BytesIO(buf.tobytes())) as pil:
             pil = ImageOps.exif_transpose(pil)
@@ -63,7 +62,7 @@ def png_chunk_problem(buf: np.ndarray) -> Optional[str]:
     return None
 
 
-def read_image(path, color_type='color', backend='cv2'):
+def read_image(path: str, color_type: str = 'color', backend: str = 'cv2') -> np.ndarray:
     """Decode ``path`` with OpenCV; always returns HxWx3 uint8 BGR for 'color'.
 
     ``cv2.IMREAD_COLOR`` already does what training needs: grayscale becomes
@@ -119,8 +118,9 @@ class LoadImageFromFile:
         (375, 500, 3)
     """
 
-    def __init__(self, to_float32=False, color_type='color', ignore_empty=False,
-                 imdecode_backend='cv2', file_client_args=None, backend_args=None):
+    def __init__(self, to_float32: bool = False, color_type: str = 'color',
+                 ignore_empty: bool = False, imdecode_backend: str = 'cv2',
+                 file_client_args: Optional[dict] = None, backend_args: Optional[dict] = None):
         if color_type not in ('color', 'grayscale'):
             raise ValueError(f"LoadImageFromFile: color_type must be 'color' or 'grayscale', "
                              f'got {color_type!r}.')
@@ -131,7 +131,7 @@ class LoadImageFromFile:
         self.ignore_empty = ignore_empty
         self.imdecode_backend = imdecode_backend
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> Optional[dict]:
         path = results['img_path']
         if self.ignore_empty and not os.path.exists(path):
             return None

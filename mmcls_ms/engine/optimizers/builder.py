@@ -128,7 +128,7 @@ def _check_paramwise_values(paramwise_cfg: dict) -> None:
                                        f'{key}={value!r} must be >= 0.')
 
 
-def build_optimizer(model: nn.Cell, optim_wrapper_cfg: dict):
+def build_optimizer(model: nn.Cell, optim_wrapper_cfg: dict) -> nn.Cell:
     """Build the optimizer Cell named in ``optim_wrapper_cfg['optimizer']``."""
     if 'optimizer' not in optim_wrapper_cfg:
         raise KeyError('`optim_wrapper` has no `optimizer`: add e.g. '

@@ -4,7 +4,10 @@
 data-parallel context (gradients averaged).  The helpers below exchange small
 host values between ranks: a shared seed, and the evaluation results.
 """
+import mindspore as ms
 import numpy as np
+from mindspore import Tensor, ops
+from mindspore.communication import get_group_size, get_rank, init
 
 
 def init_dist(launcher: str) -> tuple:
@@ -13,8 +16,6 @@ def init_dist(launcher: str) -> tuple:
         return 0, 1
     if launcher != 'msrun':
         raise ValueError(f"launcher must be 'none' or 'msrun', got {launcher!r}")
-    import mindspore as ms
-    from mindspore.communication import get_group_size, get_rank, init
     try:
         init()
     except Exception as err:  # not started by msrun: say how to start it
@@ -30,7 +31,6 @@ def init_dist(launcher: str) -> tuple:
 
 def all_reduce_sum(array: np.ndarray) -> np.ndarray:
     """Sum a float32 array over ranks (MindSpore's CPU AllReduce takes floats only)."""
-    from mindspore import Tensor, ops
     return ops.AllReduce(ops.ReduceOp.SUM)(Tensor(np.asarray(array, np.float32))).asnumpy()
 
 
@@ -47,7 +47,6 @@ def all_gather_padded(array: np.ndarray, world_size: int, fill) -> np.ndarray:
     Values travel as float32, exact for the integers used here (labels and
     sample indices below 2**24) and for the scores themselves.
     """
-    from mindspore import Tensor, ops
     counts = all_reduce_sum(np.eye(world_size, dtype=np.float32)[_rank()] * len(array))
     counts = counts.round().astype(np.int64)
     longest = int(counts.max())
@@ -59,7 +58,6 @@ def all_gather_padded(array: np.ndarray, world_size: int, fill) -> np.ndarray:
 
 
 def _rank() -> int:
-    from mindspore.communication import get_rank
     return get_rank()
 
 

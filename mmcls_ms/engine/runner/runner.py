@@ -25,14 +25,22 @@ import os.path as osp
 import random
 import time
 
+import mindspore as ms
 import numpy as np
+from mindspore import Tensor, nn
 
+from mmcls_ms.datasets import build_dataloader
+from mmcls_ms.evaluation import Evaluator
 from mmcls_ms.models.utils.weight_init import init_weights
-from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
 from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
+from mmcls_ms.ops.float32_only import check_float32_only
+from mmcls_ms.ops.onednn_conv import apply_conv_backend
+from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
 from mmcls_ms.utils.device import check_jit_level, set_device_target
 from mmcls_ms.utils.logging import get_logger
+from mmcls_ms.version import __version__
 from mmcls_ms.visualization import build_visualizer
+from mmcls_ms.weights.checkpoint import load_checkpoint, require_complete, save_checkpoint
 from ..hooks import find_latest_checkpoint
 from ..hooks.hook import priority_value
 from ..optimizers import build_optimizer
@@ -40,6 +48,7 @@ from ..schedulers import ParamGroups, build_param_schedulers
 from . import dist
 from .config_keys import DEFAULT_HOOKS, SCHEMA_KEYS, check_config_keys
 from .loops import EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop, pad_batch
+from .train_step import PredictStep, TrainStep
 
 
 
@@ -134,7 +143,6 @@ class Runner:
         return cls(cfg=cfg, **kwargs)
 
     def _setup_mindspore(self):
-        import mindspore as ms
         mode = self.env_cfg.get('mode', 'graph')
         if mode not in ('graph', 'pynative'):
             raise ValueError(f"env_cfg.mode must be 'graph' or 'pynative', got {mode!r}")
@@ -149,7 +157,6 @@ class Runner:
         self.mode = mode
 
     def _setup_randomness(self, randomness) -> int:
-        import mindspore as ms
         seed = randomness.get('seed')
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (1 << 31))
@@ -166,8 +173,6 @@ class Runner:
         return seed
 
     def _log_environment(self):
-        import mindspore as ms
-        from mmcls_ms.version import __version__
         lines = [
             f'mmcls_ms {__version__}, MindSpore {ms.__version__}, device '
             f"{ms.get_context('device_target')}, mode {self.mode}",
@@ -178,7 +183,6 @@ class Runner:
             self.logger.info(line)
 
     def _build_model(self, model_cfg, data_preprocessor):
-        from mmcls_ms.ops.onednn_conv import apply_conv_backend
         if not isinstance(model_cfg, dict):
             apply_conv_backend(model_cfg)
             return model_cfg
@@ -218,7 +222,6 @@ class Runner:
 
     def _loader(self, split):
         if split not in self._loaders:
-            from mmcls_ms.datasets import build_dataloader
             cfg = _need(self._dataloader_cfgs[split], f'{split}_dataloader', f'{split}ing')
             cfg = copy.deepcopy(dict(cfg))
             if split == 'train':
@@ -272,8 +275,6 @@ class Runner:
 
     # ================================================================ training
     def _build_train_objects(self):
-        from mindspore import nn
-        from .train_step import TrainStep
         train_cfg = dict(_need(self.train_cfg, 'train_cfg', 'training'))
         loader = self.train_dataloader
         if len(loader) == 0:
@@ -366,7 +367,6 @@ class Runner:
                          f"{wrapper_cfg['optimizer']['lr']:g}")
 
     def _setup_amp(self):
-        import mindspore as ms
         wrapper = self.optim_wrapper
         if not wrapper.amp:
             return
@@ -377,13 +377,11 @@ class Runner:
                                 f'{wrapper.init_scale:g}) still runs.')
             return
         dtype = ms.float16 if wrapper.dtype == 'float16' else ms.bfloat16
-        from mmcls_ms.ops.float32_only import check_float32_only
         check_float32_only(self.model, 'AmpOptimWrapper')
         ms.amp.auto_mixed_precision(self.model, wrapper.amp_level, dtype=dtype)
         self.logger.info(f'AMP: amp_level {wrapper.amp_level}, {wrapper.dtype}')
 
     def _build_eval_loop(self, split):
-        from mmcls_ms.evaluation import Evaluator
         evaluator_cfg = self.val_evaluator_cfg if split == 'val' else self.test_evaluator_cfg
         evaluator = Evaluator(_need(evaluator_cfg, f'{split}_evaluator', f'{split}ing'),
                               gather_fn=dist.make_eval_gather(self.world_size))
@@ -403,7 +401,6 @@ class Runner:
             self.train_step.optimizer.set_group_lrs(self.lr_groups.lrs)
 
     def run_train_step(self, batch) -> dict:
-        from mindspore import Tensor
         loss, finite = self.train_step(Tensor(batch['inputs']), Tensor(batch['gt_label']))
         loss, finite = float(loss.asnumpy()), bool(finite.asnumpy())
         wrapper = self.optim_wrapper
@@ -428,8 +425,6 @@ class Runner:
         return dict(loss=loss)
 
     def run_predict_step(self, batch):
-        from mindspore import Tensor
-        from .train_step import PredictStep
         if self.predict_step is None:
             self.predict_step = PredictStep(self.model)
         n = len(batch['sample_idx'])
@@ -495,8 +490,6 @@ class Runner:
         self.cfg.dump(osp.join(self.work_dir, name))
 
     def _train_state(self):
-        from mindspore import nn
-
         class TrainState(nn.Cell):
             """Everything but the network that a resumed run needs, saved as
             ``optimizer.<part>.<name>`` (``step``: optimizer and loss scale;
@@ -525,7 +518,6 @@ class Runner:
 
     def save_checkpoint(self, path: str, save_optimizer: bool = True) -> str:
         """Write the model (and the training state) to ``path`` atomically."""
-        from mmcls_ms.weights.checkpoint import save_checkpoint
         self._check_finite_weights(path)
         meta = self.checkpoint_meta()
         self.call_hook('before_save_checkpoint', checkpoint=meta)
@@ -544,7 +536,6 @@ class Runner:
                     'or adding optim_wrapper.clip_grad=dict(max_norm=...).')
 
     def _load_or_resume(self, weights_only=False):
-        from mmcls_ms.weights.checkpoint import load_checkpoint, require_complete
         resume = self.resume_from
         if resume and not weights_only:
             path = self.load_from if isinstance(self.load_from, str) else None
@@ -578,7 +569,6 @@ class Runner:
 
     def resume(self, path: str) -> None:
         """Restore model, optimizer, loss scale, EMA, schedulers and position."""
-        from mmcls_ms.weights.checkpoint import load_checkpoint
         report = load_checkpoint(self.model, path, strict=True, optimizer=self._train_state())
         meta = report.meta or {}
         if meta.get('seed') is not None and meta['seed'] != self.seed:

@@ -21,7 +21,7 @@ Example:
 import math
 from abc import ABC, abstractmethod
 from collections import Counter
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 from mmcls_ms.registry import PARAM_SCHEDULERS
 
@@ -267,7 +267,8 @@ class PolyLR(_ParamScheduler):
         return [(v - self.eta_min) * factor + self.eta_min for v in self._values]
 
 
-def build_param_schedulers(cfgs, groups: ParamGroups, epoch_length: int) -> list:
+def build_param_schedulers(cfgs: Union[dict, Sequence[dict]], groups: ParamGroups,
+                           epoch_length: int) -> list:
     """Build the schedulers of ``param_scheduler`` (a dict or a list of dicts).
 
     ``convert_to_iter_based=True`` turns an epoch-based scheduler into an

@@ -16,7 +16,8 @@ mmcls_ms names are mmpretrain's state-dict keys, with MindSpore's BN names:
 3. torchvision VGG: ``classifier.*`` -> ``backbone.classifier.*``;
    ``features.i`` -> ``backbone.features.j.conv`` (and, for BN models, ``i+1``
    -> ``features.j.bn``), where ``j`` counts conv and max-pool layers only
-   (torchvision also numbers its ReLUs; see ``vgg_feature_index_map``).
+   (torchvision also numbers its ReLUs; see
+   ``mmcls_ms.weights.converters.vgg_feature_indices``).
 4. MindCV: its own names (``conv1a`` -> ``Conv2d_1a_3x3``,
    ``inception5b.branch1.1`` -> ``Mixed_5b.branch5x5_2``, ``aux`` ->
    ``AuxLogits``, ``classifier`` -> ``fc`` ...); BN names are already
@@ -29,28 +30,6 @@ Every BN in mmcls_ms is built by ``mmcls_ms/models/utils/norm.py``, which
 converts the PyTorch-convention momentum in ``norm_cfg``.
 """
 from .inception_v3 import InceptionV3
-from .vgg import ARCH_SETTINGS, VGG
+from .vgg import VGG
 
-
-def vgg_feature_index_map(depth: int, with_bn: bool) -> dict:
-    """torchvision ``features`` index of each conv -> mmcls_ms ``features`` index.
-
-    Example:
-        >>> vgg_feature_index_map(11, with_bn=False)[3]
-        2
-    """
-    if depth not in ARCH_SETTINGS:
-        raise KeyError(f'VGG depth must be one of {sorted(ARCH_SETTINGS)}, got {depth!r}')
-    per_conv = 3 if with_bn else 2  # conv, (bn), relu
-    mapping, tv_index, ms_index = {}, 0, 0
-    for num_blocks in ARCH_SETTINGS[depth]:
-        for _ in range(num_blocks):
-            mapping[tv_index] = ms_index
-            tv_index += per_conv
-            ms_index += 1
-        tv_index += 1  # max pool
-        ms_index += 1
-    return mapping
-
-
-__all__ = ['InceptionV3', 'VGG', 'vgg_feature_index_map']
+__all__ = ['InceptionV3', 'VGG']

@@ -29,17 +29,13 @@ Example:
 from mindspore import nn
 
 from mmcls_ms.registry import MODELS
+# the table above, kept with the converters (which must not import MindSpore)
+from mmcls_ms.weights.converters import VGG_CONVS_PER_STAGE as ARCH_SETTINGS
 from ..utils.init import kaiming_normal_fan_out, normal
 from ..utils.norm import build_norm_layer
 from ..utils.weight_init import init_cfg_of
 
 STAGE_CHANNELS = (64, 128, 256, 512, 512)
-ARCH_SETTINGS = {  # depth -> convs per stage
-    11: (1, 1, 2, 2, 2),
-    13: (2, 2, 2, 2, 2),
-    16: (2, 2, 3, 3, 3),
-    19: (2, 2, 4, 4, 4),
-}
 
 
 class ConvModule(nn.Cell):

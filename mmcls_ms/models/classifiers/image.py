@@ -15,17 +15,9 @@ from mindspore import nn
 
 from mmcls_ms.registry import MODELS
 from ..utils.weight_init import init_cfg_of
+from ..builder import build_model_part
 
 FEATURE_STAGES = ('backbone', 'neck', 'pre_logits')
-
-
-def _build_part(cfg, what):
-    if cfg is None or isinstance(cfg, nn.Cell):
-        return cfg
-    if not isinstance(cfg, dict):
-        raise TypeError(f"ImageClassifier {what} must be a config dict (with 'type') or a "
-                        f'Cell, got {type(cfg).__name__}')
-    return MODELS.build(cfg)
 
 
 @MODELS.register_module()
@@ -72,10 +64,11 @@ class ImageClassifier(nn.Cell):
         elif isinstance(data_preprocessor, dict):
             data_preprocessor = dict(data_preprocessor)
             data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
-        self.data_preprocessor = _build_part(data_preprocessor, 'data_preprocessor')
-        self.backbone = _build_part(backbone, 'backbone')
-        self.neck = _build_part(neck, 'neck')
-        self.head = _build_part(head, 'head')
+        self.data_preprocessor = build_model_part(data_preprocessor,
+                                                  'ImageClassifier data_preprocessor')
+        self.backbone = build_model_part(backbone, 'ImageClassifier backbone')
+        self.neck = build_model_part(neck, 'ImageClassifier neck')
+        self.head = build_model_part(head, 'ImageClassifier head')
         self.with_neck = self.neck is not None
         self.with_head = self.head is not None
 

@@ -10,17 +10,8 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from mmcls_ms.registry import MODELS
+from ..builder import build_model_part
 from ..utils.weight_init import init_cfg_of
-
-
-def build_loss(loss):
-    """A loss config dict -> loss cell (a cell passes through)."""
-    if isinstance(loss, nn.Cell):
-        return loss
-    if not isinstance(loss, dict):
-        raise TypeError(f"head `loss` must be a config dict like dict(type='CrossEntropyLoss') "
-                        f'or a Cell, got {type(loss).__name__}')
-    return MODELS.build(loss)
 
 
 @MODELS.register_module()
@@ -50,7 +41,7 @@ class ClsHead(nn.Cell):
         # applied by init_weights() when training starts
         self.init_cfg = init_cfg_of(init_cfg, type(self).__name__)
         loss = dict(type='CrossEntropyLoss', loss_weight=1.0) if loss is None else loss
-        self.loss_module = build_loss(loss)
+        self.loss_module = build_model_part(loss, f'{type(self).__name__} loss')
         self.topk = (topk,) if isinstance(topk, int) else tuple(topk)
         self.cal_acc = cal_acc
         if aux_loss_weight < 0:

@@ -14,6 +14,7 @@ Example:
     0.9
 """
 from mindspore import nn, ops
+from mindspore.communication import GlobalComm, get_group_size
 
 from .sync_bn import SyncBatchNorm2d
 
@@ -42,7 +43,6 @@ def data_parallel_world_size() -> int:
         >>> data_parallel_world_size()
         1
     """
-    from mindspore.communication import GlobalComm, get_group_size
     return get_group_size() if GlobalComm.INITED else 1
 
 

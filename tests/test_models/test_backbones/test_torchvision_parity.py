@@ -8,7 +8,7 @@ import pytest
 import mindspore as ms
 
 from mmcls_ms.models import VGG, InceptionV3
-from mmcls_ms.models.backbones import vgg_feature_index_map
+from mmcls_ms.weights.converters import vgg_feature_indices
 
 pytestmark = pytest.mark.parity
 torch = pytest.importorskip('torch')
@@ -30,7 +30,7 @@ def _to_torchvision_state(net, vgg=None):
     """The naming rule of mmcls_ms/models/backbones/__init__.py, backwards."""
     index_map = {}
     if vgg is not None:
-        index_map = {v: k for k, v in vgg_feature_index_map(*vgg).items()}
+        index_map = dict(vgg_feature_indices(*vgg))
     state = {}
     for param in net.get_parameters():
         parts = param.name.split('.')

@@ -3,7 +3,7 @@ import pytest
 import mindspore as ms
 
 from mmcls_ms.models import VGG
-from mmcls_ms.models.backbones import vgg_feature_index_map
+from mmcls_ms.weights.converters import vgg_feature_indices
 
 PARAM_COUNTS = {
     (11, False): 132_863_336, (13, False): 133_047_848, (16, False): 138_357_544,
@@ -39,17 +39,21 @@ def test_parameter_names_and_bn_defaults():
     assert bn.eps == pytest.approx(1e-5) and float(bn.momentum) == pytest.approx(0.1)
 
 
+def _tv_to_mm(depth, with_bn):
+    return {tv: mm for mm, tv in vgg_feature_indices(depth, with_bn)}
+
+
 def test_feature_index_map_matches_mmpretrain_converter_table():
     # torchvision -> mmpretrain indices, from mmpretrain's vgg_to_mmpretrain.py
-    assert vgg_feature_index_map(11, False) == dict(zip(
+    assert _tv_to_mm(11, False) == dict(zip(
         [0, 3, 6, 8, 11, 13, 16, 18], [0, 2, 4, 5, 7, 8, 10, 11]))
-    assert list(vgg_feature_index_map(16, True)) == [
+    assert list(_tv_to_mm(16, True)) == [
         0, 3, 7, 10, 14, 17, 20, 24, 27, 30, 34, 37, 40]
-    assert list(vgg_feature_index_map(19, False).values()) == [
+    assert list(_tv_to_mm(19, False).values()) == [
         0, 1, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 16, 17, 18, 19]
     net = VGG(depth=19, num_classes=-1)
     conv_indices = sorted({int(p.name.split('.')[1]) for p in net.get_parameters()})
-    assert conv_indices == list(vgg_feature_index_map(19, False).values())
+    assert conv_indices == list(_tv_to_mm(19, False).values())
 
 
 def test_out_indices_and_shapes():

@@ -15,10 +15,10 @@
 
 Weights are random unless ``--pretrained`` (zoo weights, cached) or
 ``--checkpoint`` is given: latency does not depend on their values.  This is a
-benchmark, not a test: on a shared machine the numbers vary with the load.
+benchmark, not a test: the numbers vary with other load on the machine.
 
 Example:
-    python tools/analysis_tools/benchmark_inference.py inception-v3_3rdparty_8xb32_in1k \\
+    python benchmarks/inference_latency.py inception-v3_3rdparty_8xb32_in1k \\
         --repeats 5 --out work_dirs/bench_inference.json
 """
 import argparse
@@ -31,8 +31,9 @@ import sys
 import tempfile
 import time
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+from mmcls_ms.utils.benchmark import time_steps  # noqa: E402  (no framework import)
 
 COLD_START = r'''
 import json, sys, time
@@ -134,25 +135,18 @@ def main(argv=None):
                 out = out[-1] if isinstance(out, (tuple, list)) else out
                 return ms.ops.softmax(out.astype(ms.float32), -1).asnumpy()
             settings[(bs, 'pynative_model')] = eager
-    for fn in settings.values():  # warm-up: compiles each shape once
-        fn()
-    times = {key: [] for key in settings}
-    for _ in range(args.repeats):  # interleaved, so load spikes hit every setting
-        for key, fn in settings.items():
-            start = time.perf_counter()
-            fn()
-            times[key].append(time.perf_counter() - start)
-    tmp.cleanup()
     warm = {}
-    for (bs, kind), values in times.items():
+    for (bs, kind), fn in settings.items():
+        timing = time_steps(fn, bs, warmup=1, steps=args.repeats)  # the first call compiles
         entry = warm.setdefault(f'batch_{bs}', {})
-        entry[f'{kind}_ms_per_image'] = 1000 * min(values) / bs
-        entry[f'{kind}_ms_per_image_median'] = 1000 * float(np.median(values)) / bs
+        entry[f'{kind}_ms_per_image'] = 1000 * min(timing['step_s']) / bs
+        entry[f'{kind}_ms_per_image_median'] = 1000 * timing['median_step_s'] / bs
+    tmp.cleanup()
     report['warm'] = warm
 
     console = Console()
     table = Table(title=f'{args.model} inference on {os.cpu_count()} CPU cores '
-                        f'(load {report["load_avg"][0]:.1f}; shared machine: numbers are noisy)')
+                        f'(load {report["load_avg"][0]:.1f}; other load makes numbers noisy)')
     table.add_column('setting')
     table.add_column('ms per image (best)', justify='right')
     table.add_column('ms per image (median)', justify='right')

@@ -1,7 +1,7 @@
 """Time a conv net under different oneDNN ISA caps, each in its own process.
 
-    python tools/analysis_tools/benchmark_onednn_isa.py
-    python tools/analysis_tools/benchmark_onednn_isa.py --model inception_v3 --size 299 \\
+    python benchmarks/onednn_isa.py
+    python benchmarks/onednn_isa.py --model inception_v3 --size 299 \\
         --batch 1 --settings AVX2 DEFAULT
 
 ``ONEDNN_MAX_CPU_ISA`` is read once, when oneDNN first runs, so every setting
@@ -10,7 +10,7 @@ runs in a fresh subprocess: ``DEFAULT`` leaves oneDNN's own choice
 ``ONEDNN_MAX_CPU_ISA``.  For each setting it reports the ISA level and the
 3x3-conv kernel oneDNN picks (from ``ONEDNN_VERBOSE=1`` on one probe conv),
 and the time of a compiled forward pass and of a compiled training step
-(forward + backward).  Timings on a shared machine are noisy: read the ratio.
+(forward + backward).  Timings move with other load on the machine: read the ratio.
 """
 import argparse
 import json
@@ -19,7 +19,7 @@ import os.path as osp
 import subprocess
 import sys
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MODELS = {
     # a small-input VGG: no classifier, global pooling, linear head
     'vgg11bn': dict(type='ImageClassifier',
@@ -60,13 +60,12 @@ def _probe():
 
 
 def _time(args):
-    import time
-
     import numpy as np
     import mindspore as ms
     from mindspore import nn
 
     from mmcls_ms.registry import MODELS as REGISTRY
+    from mmcls_ms.utils.benchmark import time_steps
     ms.set_seed(0)
     model = REGISTRY.build(MODELS[args.model])
     x = ms.Tensor(np.random.default_rng(0).integers(
@@ -89,19 +88,15 @@ def _time(args):
         optimizer(grads)
         return loss
 
-    def best_of(fn, *fn_args):
-        fn(*fn_args).asnumpy()  # compile and warm up
-        times = []
-        for _ in range(args.iters):
-            start = time.perf_counter()
-            fn(*fn_args).asnumpy()  # asnumpy waits for the result
-            times.append(time.perf_counter() - start)
-        return min(times)
+    def median_step(fn, *fn_args):
+        # the untimed first step compiles; asnumpy waits for the result
+        return time_steps(lambda: fn(*fn_args).asnumpy(), args.batch, warmup=0,
+                          steps=args.iters)['median_step_s']
 
     model.set_train(False)
-    forward_s = best_of(forward, x)
+    forward_s = median_step(forward, x)
     model.set_train(True)
-    train_s = best_of(train_step, x, labels)
+    train_s = median_step(train_step, x, labels)
     print(json.dumps(dict(forward_s=forward_s, train_s=train_s)))
 
 
@@ -169,7 +164,7 @@ def main(argv=None):
     fastest_fwd = min(r[3]['forward_s'] for r in rows)
     fastest_train = min(r[3]['train_s'] for r in rows)
     table = Table(title=f'{args.model}, batch {args.batch} at {args.size}x{args.size}, '
-                  f'best of {args.iters}')
+                  f'median of {args.iters}')
     for column in ('ISA cap', 'oneDNN ISA', '3x3 conv kernel'):
         table.add_column(column)
     for column in ('fwd ms', 'ratio', 'train ms', 'ratio'):

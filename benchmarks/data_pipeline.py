@@ -25,7 +25,7 @@ see).  This is a benchmark, not a test: numbers vary with the
 machine's load.
 
 Example:
-    python tools/analysis_tools/benchmark_pipeline.py \\
+    python benchmarks/data_pipeline.py \\
         configs/inception_v3/inception-v3_8xb32_in1k.py --workers 1 2
 """
 import argparse
@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmcls_ms  # noqa: E402,F401  (sets the oneDNN ISA before MindSpore runs)
 import cv2  # noqa: E402
