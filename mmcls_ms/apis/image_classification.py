@@ -18,7 +18,6 @@ import numpy as np
 from mmengine.config import Config
 from rich.progress import Progress
 
-from mmcls_ms.visualization.visualizer import UniversalVisualizer, write_image
 from mmcls_ms.weights.download import UrlMapping
 from .model import get_model
 
@@ -287,6 +286,8 @@ class ImageClassificationInferencer:
                  float(scores[i])) for i in order]
 
     def _draw(self, item, result, index, show_dir, draw_score, k):
+        # OpenCV, only when drawing: `import mmcls_ms.apis` stays light
+        from mmcls_ms.visualization.visualizer import UniversalVisualizer, write_image
         img = item if isinstance(item, np.ndarray) else self._load(item, index)['img']
         name = (os.path.basename(item) if not isinstance(item, np.ndarray)
                 else f'{index:06d}.png')
