@@ -3,12 +3,13 @@ from typing import Optional, Sequence
 
 from mmcls_ms.registry import DATASETS
 from mmcls_ms.utils.config import load_config
+from .base_dataset import BaseDataset
 
 PHASES = ('train', 'val', 'test')
 
 
 def build_config_dataset(config: str, phase: str = 'train', cfg_options: Sequence[str] = (),
-                         pipeline: Optional[list] = None):
+                         pipeline: Optional[list] = None) -> BaseDataset:
     """Build the dataset of ``{phase}_dataloader`` of the config file ``config``.
 
     Args:
