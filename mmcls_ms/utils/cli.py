@@ -46,6 +46,7 @@ EXPECTED_ERRORS = (
     'mmcls_ms.ops.onednn_library.OneDNNConvUnavailable',
     'mmcls_ms.utils.device.DeviceUnavailableError',
     'mmcls_ms.models.utils.weight_init.InitConfigError',
+    'mmcls_ms.engine.runner.work_dir_lock.WorkDirBusyError',
 )
 # errors about a path the user gave: the message names the path
 PATH_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)

@@ -166,12 +166,20 @@ def _fsync_path(path, directory=False):
         os.close(fd)
 
 
-def _remove_stale_temporaries(final_path):
-    """Remove temporary files left by writers of ``final_path`` that were killed."""
-    folder, base = os.path.split(os.path.abspath(final_path))
-    pattern = re.compile(r'^\.' + re.escape(base) + r'\.tmp-(\d+)-')
-    for name in os.listdir(folder):
-        match = pattern.match(name)
+def remove_stale_temporaries(folder: str, name: Optional[str] = None) -> List[str]:
+    """Remove the temporary files (``.<name>.tmp-<pid>-*``) that writers killed
+    mid-write left in ``folder``; only ``name``'s when given.  Files of a
+    writer that is still alive are kept.  Returns the removed paths.
+
+    Example:
+        >>> remove_stale_temporaries('work_dirs/run1')  # doctest: +SKIP
+        ['work_dirs/run1/.epoch_2.ckpt.tmp-4242-x1y2.ckpt']
+    """
+    base = re.escape(name) if name else r'.+?'
+    pattern = re.compile(r'^\.' + base + r'\.tmp-(\d+)-')
+    removed = []
+    for entry in os.listdir(folder) if os.path.isdir(folder) else []:
+        match = pattern.match(entry)
         if not match:
             continue
         pid = int(match.group(1))
@@ -186,9 +194,17 @@ def _remove_stale_temporaries(final_path):
                 alive = True
         if not alive:
             try:
-                os.remove(os.path.join(folder, name))
+                os.remove(os.path.join(folder, entry))
+                removed.append(os.path.join(folder, entry))
             except OSError:
                 pass
+    return removed
+
+
+def _remove_stale_temporaries(final_path):
+    """Remove temporary files left by writers of ``final_path`` that were killed."""
+    folder, base = os.path.split(os.path.abspath(final_path))
+    remove_stale_temporaries(folder, base)
 
 
 def save_state_dict(state: Dict[str, object], path: str, meta: Optional[dict] = None,

@@ -104,15 +104,19 @@ def test_test_py_reproduces_final_validation(tiny_digits, tmp_path):
 
 
 def test_resume_is_exact(tiny_digits, tmp_path):
+    """2 epochs + resume == 4 epochs, dropout included: its masks follow
+    (seed, step, layer), not a kernel's generator that no checkpoint holds."""
     root, _, _ = tiny_digits
-    straight = Runner.from_cfg(tiny_cfg(root, tmp_path / 'a', epochs=4))
+    dropout = {'model.head.dropout': 0.5}
+    straight = Runner.from_cfg(tiny_cfg(root, tmp_path / 'a', epochs=4, **dropout))
     straight.train()
 
     interrupted = Runner.from_cfg(tiny_cfg(
-        root, tmp_path / 'b', epochs=4, custom_hooks=[dict(type='StopAfterEpochHook', epoch=2)]))
+        root, tmp_path / 'b', epochs=4, custom_hooks=[dict(type='StopAfterEpochHook', epoch=2)],
+        **dropout))
     with pytest.raises(StopTraining):
         interrupted.train()
-    resumed = Runner.from_cfg(tiny_cfg(root, tmp_path / 'b', epochs=4, resume=True))
+    resumed = Runner.from_cfg(tiny_cfg(root, tmp_path / 'b', epochs=4, resume=True, **dropout))
     resumed.train()
     assert resumed.completed_iters == straight.completed_iters
     a, b = weights(straight.model), weights(resumed.model)

@@ -179,7 +179,13 @@ def test_killed_worker_fails_the_job_quickly(digits_root, tmp_path):
     elapsed = time.time() - killed_at
     assert proc.returncode != 0
     assert elapsed < 120, elapsed
-    assert 'rank 1 failed' in err and 'worker_1.log' in err
+    # the rank that died is named, with how it died; the rank stopped because of it is not
+    # reported as a failure of its own
+    errors = [line for line in err.splitlines() if line.startswith('error:')]
+    assert errors == ['error: rank 1 died first, killed by SIGKILL (signal 9)'], err
+    assert 'its log:' in err and 'worker_1.log' in err
+    assert 'stopped after it: rank 0' in err
+    assert 'without an error message' not in err
 
 
 def _worker_pid(rank):

@@ -6,11 +6,14 @@ What it adds to a bare ``msrun`` call:
   ``MASTER_ADDR`` (127.0.0.1), ``PORT`` (29500).
 - A port check before anything starts: a busy port is an error when you chose
   it (``PORT=...``), and is replaced by a free one when you did not (one node).
-- Per-worker logs in ``<work_dir>/msrun_logs/<timestamp>/worker_<rank>.log``;
+- Per-worker logs in ``<work_dir>/msrun_logs/<timestamp>_<script>[_node<N>]/worker_<rank>.log``
+  (one folder per launch and node, even on a shared file system);
   rank 0's log is echoed to the console without MindSpore's C++ log noise.
 - Failure handling: when a worker dies, the whole job is stopped within
   ``MMCLS_MS_DIST_GRACE`` seconds (default 15) and the launcher exits non-zero,
-  naming the rank and its log.  No rank waits forever.
+  naming the rank that died first, how (its error, exit code or signal) and its
+  log; the ranks stopped because of it are listed as such.  No rank waits
+  forever.
 - ``--bind_core=True`` when the machine has at least one core per worker
   (MindCV issue #804: two-device runs are slow without binding).
 """
@@ -51,6 +54,19 @@ def work_dir_of(config, rest):
         if arg.startswith('--work-dir='):
             return arg.split('=', 1)[1]
     return osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
+
+
+def claim_folder(path):
+    """Create ``path`` for this launch alone (``path_1``, ... when it exists)."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    candidate, n = path, 0
+    while True:
+        try:
+            os.mkdir(candidate)
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = f'{path}_{n}'
 
 
 def port_is_free(addr, port):
@@ -101,8 +117,8 @@ def echo_new_lines(path, offset):
     return offset
 
 
-def worker_pids(proc):
-    """{rank: pid} of the workers msrun spawned (read from /proc)."""
+def worker_pids(proc, script):
+    """{rank: pid} of the workers msrun spawned to run ``script`` (read from /proc)."""
     pids = {}
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
@@ -112,9 +128,14 @@ def worker_pids(proc):
                 ppid = int(f.read().rsplit(')', 1)[1].split()[1])
             if ppid != proc.pid:
                 continue
+            with open(f'/proc/{entry}/cmdline', 'rb') as f:
+                # msrun's log tailers carry a worker's environment too
+                if script.encode() not in f.read().split(b'\0'):
+                    continue
             with open(f'/proc/{entry}/environ', 'rb') as f:
                 env = dict(kv.split(b'=', 1) for kv in f.read().split(b'\0') if b'=' in kv)
-            if b'RANK_ID' in env:
+            # the scheduler carries RANK_ID=0 too
+            if b'RANK_ID' in env and env.get(b'MS_ROLE') == b'MS_WORKER':
                 pids[int(env[b'RANK_ID'])] = int(entry)
         except (OSError, ValueError, IndexError):
             continue
@@ -137,9 +158,59 @@ def failed_ranks(log_dir, world):
             reason = ' '.join(ln.strip() for ln in lines[i:i + 3] if ln.strip()
                               and not NOISE.match(ln))[:300]
         else:
-            reason = 'exited or was killed without an error message'
+            reason = None  # no message of its own: killed, or stopped after another rank
         failed[rank] = (path, reason)
     return failed
+
+
+MSRUN_WITHOUT_SCHEDULER = (
+    'import sys; from mindspore.parallel.cluster.process_entity import _api; '
+    '_api._is_local_ip = lambda addr: False; '
+    'from mindspore.parallel.cluster.run import main; sys.argv[0] = "msrun"; sys.exit(main())')
+
+# what a worker logs when the other nodes never joined (MindSpore's cluster init)
+CLUSTER_NOT_FORMED = 'Failed to initialize distributed job cluster'
+
+# msrun logs the first worker it finds dead (it then kills the others)
+MSRUN_EXIT = re.compile(r'Worker process (\d+) exit with exception\. Error code: (-?\d+)')
+
+
+def exit_codes(msrun_log):
+    """{pid: exit status} of the workers msrun reported dead (negative: signal)."""
+    text = open(msrun_log, errors='replace').read() if osp.isfile(msrun_log) else ''
+    return {int(pid): int(code) for pid, code in MSRUN_EXIT.findall(text)}
+
+
+def describe_exit(code):
+    """'killed by SIGKILL (signal 9)' or 'exited with code 1'."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = 'an unknown signal'
+        return f'killed by {name} (signal {-code})'
+    return f'exited with code {code}'
+
+
+def first_death(bad, gone_order, pids, codes):
+    """The rank that died first, and how, among the failed ``bad`` ranks.
+
+    msrun names the first worker it found dead; without that line, the launcher's
+    own observation order (every 0.5 s) decides.
+    """
+    rank_of = {pid: rank for rank, pid in pids.items()}
+    reported = [rank_of[pid] for pid in codes if pid in rank_of and rank_of[pid] in bad]
+    observed = [rank for rank in gone_order if rank in bad]
+    candidates = reported or observed or sorted(bad)
+    rank = candidates[0]
+    code = codes.get(pids.get(rank))
+    _, reason = bad[rank]
+    how = describe_exit(code) if code is not None else None
+    if reason is None:
+        reason = how or 'ended without an error message or exit status'
+    elif how:
+        reason = f'{how}: {reason}'
+    return rank, reason
 
 
 def stop(proc):
@@ -161,19 +232,26 @@ def main():
     port = choose_port(addr, nnodes, node_rank)
     world = args.nproc * nnodes
     grace = float(os.environ.get('MMCLS_MS_DIST_GRACE', 15))
+    # how long the nodes wait for each other to join (msrun's cluster_time_out)
+    join_timeout = int(os.environ.get('MMCLS_MS_DIST_JOIN_TIMEOUT', 120))
 
     stamp = time.strftime('%Y%m%d_%H%M%S')
     work_dir = work_dir_of(args.config, args.rest)
-    log_dir = osp.abspath(osp.join(work_dir, 'msrun_logs', f'{stamp}_{args.script[:-3]}'))
-    os.makedirs(log_dir, exist_ok=True)
+    # each node its own folder: on a cluster the work_dir is often one shared folder
+    node = f'_node{node_rank}' if nnodes > 1 else ''
+    log_dir = claim_folder(osp.abspath(osp.join(work_dir, 'msrun_logs',
+                                                f'{stamp}_{args.script[:-3]}{node}')))
     # msrun runs `python SCRIPT ...` itself
     script = [osp.join(TOOLS, args.script), args.config]
     if args.checkpoint:
         script.append(args.checkpoint)
     script += ['--launcher', 'msrun'] + args.rest
-    cmd = ['msrun', f'--worker_num={world}', f'--local_worker_num={args.nproc}',
+    # msrun starts the scheduler on every node whose address is MASTER_ADDR; on one
+    # machine (or a node that shares it) that would be each node: only node 0 may
+    msrun = ['msrun'] if node_rank == 0 else [sys.executable, '-c', MSRUN_WITHOUT_SCHEDULER]
+    cmd = msrun + [f'--worker_num={world}', f'--local_worker_num={args.nproc}',
            f'--master_addr={addr}', f'--master_port={port}', f'--node_rank={node_rank}',
-           f'--log_dir={log_dir}', '--join=True', '--cluster_time_out=120']
+           f'--log_dir={log_dir}', '--join=True', f'--cluster_time_out={join_timeout}']
     if (os.cpu_count() or 1) >= args.nproc:
         cmd.append('--bind_core=True')
     cmd += script
@@ -184,18 +262,20 @@ def main():
         proc = subprocess.Popen(cmd, stdout=msrun_log, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
         rank0_log = osp.join(log_dir, 'worker_0.log')
-        offset, seen, lost_at = 0, {}, None
+        offset, seen, lost_at, gone_order = 0, {}, None, []
         try:
             while proc.poll() is None:
                 time.sleep(0.5)
                 if node_rank == 0:
                     offset = echo_new_lines(rank0_log, offset)
-                alive = worker_pids(proc)
-                seen.update(alive)
+                alive = worker_pids(proc, script[0])
+                for rank, pid in alive.items():
+                    seen.setdefault(rank, pid)
                 # a worker that is gone without its success marker has failed:
                 # its peers would wait in a collective op, so stop the job.
                 # The logs are read only once some worker has gone.
                 gone = [r for r in seen if r not in alive]
+                gone_order += [r for r in gone if r not in gone_order]
                 if gone and lost_at is None and set(gone) & set(failed_ranks(log_dir, world)):
                     lost_at = time.time()
                 if lost_at is not None and time.time() - lost_at > grace:
@@ -207,17 +287,45 @@ def main():
         code = proc.wait()
         if node_rank == 0:
             echo_new_lines(rank0_log, offset)
-    bad = failed_ranks(log_dir, world) if node_rank == 0 else {}
     local_ranks = range(node_rank * args.nproc, (node_rank + 1) * args.nproc)
-    bad = {r: v for r, v in bad.items() if r in local_ranks}
+    bad = {r: v for r, v in failed_ranks(log_dir, world).items() if r in local_ranks}
     if code == 0 and not bad:
         return 0
-    for rank, (path, reason) in sorted(bad.items()):
-        print(f'error: rank {rank} failed: {reason}\n       its log: {path}', file=sys.stderr)
-    if not bad:
-        print(f'error: msrun exited with status {code}; see {log_dir}/msrun.log',
+    report_failure(bad, gone_order, seen, exit_codes(osp.join(log_dir, 'msrun.log')), code,
+                   log_dir)
+    if nnodes > 1 and any(CLUSTER_NOT_FORMED in open(path, errors='replace').read()
+                          for path, _ in bad.values() if osp.isfile(path)):
+        print(missing_nodes_message(nnodes, node_rank, addr, port, join_timeout),
               file=sys.stderr)
     return 1
+
+
+def missing_nodes_message(nnodes, node_rank, addr, port, timeout):
+    """What to do when the nodes did not all join within the timeout."""
+    if node_rank == 0:
+        others = 'node 1' if nnodes == 2 else f'at least one of nodes 1..{nnodes - 1}'
+        missing = f'{others} did not join the scheduler on this node ({addr}:{port})'
+    else:
+        missing = f'node 0 (the scheduler at {addr}:{port}) did not answer'
+    return (f'error: the {nnodes}-node job did not form within {timeout} s: {missing}. Start '
+            f'every node with the same NNODES={nnodes}, MASTER_ADDR={addr} and PORT={port}, '
+            'each with its own NODE_RANK, within MMCLS_MS_DIST_JOIN_TIMEOUT seconds of each '
+            'other (check the network between them).')
+
+
+def report_failure(bad, gone_order, pids, codes, msrun_code, log_dir):
+    """One error naming the rank that died first and how; the others as consequences."""
+    if not bad:
+        print(f'error: msrun exited with status {msrun_code}; see {log_dir}/msrun.log',
+              file=sys.stderr)
+        return
+    rank, reason = first_death(bad, gone_order, pids, codes)
+    print(f'error: rank {rank} died first, {reason}\n       its log: {bad[rank][0]}',
+          file=sys.stderr)
+    others = sorted(r for r in bad if r != rank)
+    if others:
+        print(f"       stopped after it: rank {', '.join(map(str, others))} (logs in "
+              f'{log_dir})', file=sys.stderr)
 
 
 if __name__ == '__main__':

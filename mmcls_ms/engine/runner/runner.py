@@ -31,6 +31,7 @@ from mindspore import Tensor, nn
 
 from mmcls_ms.datasets import build_dataloader
 from mmcls_ms.evaluation import Evaluator
+from mmcls_ms.models.utils.dropout import seed_dropout_layers, set_dropout_step
 from mmcls_ms.models.utils.weight_init import init_weights
 from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
 from mmcls_ms.ops.float32_only import check_float32_only
@@ -40,7 +41,8 @@ from mmcls_ms.utils.device import check_jit_level, set_device_target
 from mmcls_ms.utils.logging import get_logger
 from mmcls_ms.version import __version__
 from mmcls_ms.visualization import build_visualizer
-from mmcls_ms.weights.checkpoint import load_checkpoint, require_complete, save_checkpoint
+from mmcls_ms.weights.checkpoint import (OPTIMIZER_PREFIX, load_checkpoint, load_state_dict,
+                                         read_checkpoint, require_complete, save_checkpoint)
 from ..hooks import find_latest_checkpoint
 from ..hooks.hook import priority_value
 from ..optimizers import build_optimizer
@@ -49,6 +51,7 @@ from . import dist
 from .config_keys import DEFAULT_HOOKS, SCHEMA_KEYS, check_config_keys
 from .loops import EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop, pad_batch
 from .train_step import PredictStep, TrainStep
+from .work_dir_lock import WorkDirBusyError, acquire_work_dir, release_work_dir
 
 
 
@@ -57,6 +60,20 @@ class ConfigError(KeyError):
 
     def __str__(self):
         return self.args[0]
+
+
+def _claim_log_dir(work_dir: str, timestamp: str) -> str:
+    """Create ``work_dir/<timestamp>`` for this run alone; runs started in the same
+    second get ``<timestamp>_1``, ``_2``, ... Returns the folder's name."""
+    os.makedirs(work_dir, exist_ok=True)
+    name, n = timestamp, 0
+    while True:
+        try:
+            os.mkdir(osp.join(work_dir, name))
+            return name
+        except FileExistsError:
+            n += 1
+            name = f'{timestamp}_{n}'
 
 
 def _need(value, key, job):
@@ -90,9 +107,9 @@ class Runner:
         self.seed = self._setup_randomness(dict(randomness or {}))
 
         self.timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
-        self.log_dir = osp.join(self.work_dir, self.timestamp)
         if self.rank == 0:
-            os.makedirs(self.log_dir, exist_ok=True)
+            self.timestamp = _claim_log_dir(self.work_dir, self.timestamp)
+        self.log_dir = osp.join(self.work_dir, self.timestamp)
         self.logger = get_logger(osp.join(self.log_dir, f'{self.timestamp}.log'), log_level,
                                  self.rank)
         self._log_environment()
@@ -283,6 +300,8 @@ class Runner:
                              f'{loader.drop_last}. Lower the batch size.')
         self.train_loop = self._build_train_loop(train_cfg, loader)
         self._check_num_classes(loader.dataset)
+        # dropout masks from (seed, step, layer): a resumed run draws the same ones
+        seed_dropout_layers(self.model, self.rank, self.world_size)
 
         wrapper_cfg = copy.deepcopy(dict(_need(self.optim_wrapper_cfg, 'optim_wrapper',
                                                'training')))
@@ -401,6 +420,7 @@ class Runner:
             self.train_step.optimizer.set_group_lrs(self.lr_groups.lrs)
 
     def run_train_step(self, batch) -> dict:
+        set_dropout_step(self.seed, self.iter)
         loss, finite = self.train_step(Tensor(batch['inputs']), Tensor(batch['gt_label']))
         loss, finite = float(loss.asnumpy()), bool(finite.asnumpy())
         wrapper = self.optim_wrapper
@@ -443,7 +463,36 @@ class Runner:
         return n
 
     def train(self):
-        """Train as ``train_cfg`` says; return the model."""
+        """Train as ``train_cfg`` says; return the model.
+
+        The work_dir is locked for the run: a second training run on it refuses
+        to start while this one is alive.
+        """
+        self._lock_work_dir()
+        try:
+            return self._train()
+        finally:
+            if self.rank == 0:
+                release_work_dir(self.work_dir)
+
+    def _lock_work_dir(self):
+        busy = None
+        if self.rank == 0:
+            try:
+                note = acquire_work_dir(self.work_dir)
+                if note:
+                    self.logger.info(note)
+            except WorkDirBusyError as err:
+                busy = err
+        if self.world_size > 1:  # every rank stops, not only rank 0
+            if dist.all_reduce_sum(np.array([busy is not None], np.float32))[0] > 0:
+                raise busy or WorkDirBusyError(
+                    f'work_dir {self.work_dir} is in use by another training run (rank 0 '
+                    'says why).')
+        elif busy is not None:
+            raise busy
+
+    def _train(self):
         self._build_train_objects()
         init_weights(self.model)  # the parts' init_cfg, before load_from / resume (mmengine)
         self._load_or_resume()
@@ -569,8 +618,16 @@ class Runner:
 
     def resume(self, path: str) -> None:
         """Restore model, optimizer, loss scale, EMA, schedulers and position."""
-        report = load_checkpoint(self.model, path, strict=True, optimizer=self._train_state())
-        meta = report.meta or {}
+        state, meta = read_checkpoint(path)
+        if not any(key.startswith(OPTIMIZER_PREFIX) for key in state):
+            raise ValueError(
+                f'--resume {path}: this checkpoint holds the weights only, no optimizer state '
+                '(best_* checkpoints and save_optimizer=False ones are written so), so training '
+                'cannot continue exactly from it. Resume from a periodic checkpoint '
+                '(epoch_N.ckpt / iter_N.ckpt, or --resume alone for the latest), or start a '
+                f'new run from these weights with --cfg-options load_from={path}.')
+        load_state_dict(self.model, state, strict=True, optimizer=self._train_state(),
+                        path=path, meta=meta)
         if meta.get('seed') is not None and meta['seed'] != self.seed:
             self.seed = meta['seed']  # the data order and augmentation follow the seed
             self._loaders = {}

@@ -44,6 +44,7 @@ Example:
 from mindspore import nn, ops
 
 from mmcls_ms.registry import MODELS
+from ..utils.dropout import SeededDropout
 from ..utils.init import trunc_normal
 from ..utils.norm import build_norm_layer
 from ..utils.weight_init import init_cfg_of
@@ -298,7 +299,7 @@ class InceptionV3(nn.Cell):
         if self.with_classifier:
             self.avgpool = nn.AdaptiveAvgPool2d(1)
             self.flatten = nn.Flatten()
-            self.dropout = nn.Dropout(p=dropout) if dropout > 0 else nn.Identity()
+            self.dropout = SeededDropout(p=dropout) if dropout > 0 else nn.Identity()
             self.fc = nn.Dense(2048, num_classes, weight_init=trunc_normal(0.1),
                                bias_init='zeros')
 

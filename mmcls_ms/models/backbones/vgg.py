@@ -31,6 +31,7 @@ from mindspore import nn
 from mmcls_ms.registry import MODELS
 # the table above, kept with the converters (which must not import MindSpore)
 from mmcls_ms.weights.converters import VGG_CONVS_PER_STAGE as ARCH_SETTINGS
+from ..utils.dropout import SeededDropout
 from ..utils.init import kaiming_normal_fan_out, normal
 from ..utils.norm import build_norm_layer
 from ..utils.weight_init import init_cfg_of
@@ -143,10 +144,10 @@ class VGG(nn.Cell):
             self.classifier = nn.SequentialCell([
                 nn.Dense(512 * 7 * 7, 4096, weight_init=normal(0.01), bias_init='zeros'),
                 nn.ReLU(),
-                nn.Dropout(p=dropout) if dropout > 0 else nn.Identity(),
+                SeededDropout(p=dropout) if dropout > 0 else nn.Identity(),
                 nn.Dense(4096, 4096, weight_init=normal(0.01), bias_init='zeros'),
                 nn.ReLU(),
-                nn.Dropout(p=dropout) if dropout > 0 else nn.Identity(),
+                SeededDropout(p=dropout) if dropout > 0 else nn.Identity(),
                 nn.Dense(4096, num_classes, weight_init=normal(0.01), bias_init='zeros'),
             ])
         self._freeze_stages()

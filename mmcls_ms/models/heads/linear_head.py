@@ -7,6 +7,7 @@ Use it with a backbone built without classifier (``num_classes=-1``) and a
 from mindspore import nn
 
 from mmcls_ms.registry import MODELS
+from ..utils.dropout import SeededDropout
 from ..utils.init import normal
 from .cls_head import ClsHead
 
@@ -39,7 +40,7 @@ class LinearClsHead(ClsHead):
             raise ValueError(f'LinearClsHead dropout must be in [0, 1), got {dropout}')
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.dropout = nn.Dropout(p=dropout) if dropout > 0 else nn.Identity()
+        self.dropout = SeededDropout(p=dropout) if dropout > 0 else nn.Identity()
         self.fc = nn.Dense(in_channels, num_classes, weight_init=normal(0.01), bias_init='zeros')
 
     def construct(self, feats):
