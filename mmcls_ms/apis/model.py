@@ -14,6 +14,7 @@ from typing import Optional, Union
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from mmcls_ms.ops.cpu_backend import select_conv_backend
 from mmcls_ms.weights.download import UrlMapping
 from .model_index import ModelHub, ModelInfo
 
@@ -154,8 +155,10 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
         if overrides:
             cfg.merge_from_dict({'model': overrides})
 
+    if 'conv_backend' in (cfg.get('env_cfg') or {}):
+        select_conv_backend(cfg.env_cfg.conv_backend)
     with DefaultScope.overwrite_default_scope('mmcls_ms'):
-        net = MODELS.build(cfg.model)
+        net = MODELS.build(cfg.model)  # with the CPU backend env_cfg.conv_backend chose
 
     dataset_meta = None
     if checkpoint:
@@ -173,8 +176,6 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
             dataset_meta = {'classes': classes}
     net._dataset_meta = dataset_meta
     net._config = cfg
-    from mmcls_ms.ops.onednn_conv import apply_conv_backend
-    apply_conv_backend(net)  # MMCLS_MS_CONV_BACKEND=onednn: oneDNN's blocked convs
     net._metainfo = metainfo
     net.set_train(False)
     return net

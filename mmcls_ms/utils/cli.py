@@ -51,6 +51,9 @@ def run_cli(main, argv=None) -> None:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f'error: {message}', file=sys.stderr)
         code = 1
+    kernels = sys.modules.get('mmcls_ms.ops.kernel_library')
+    if kernels is not None:  # MMCLS_MS_ONEDNN_PROFILE's report: os._exit skips atexit
+        kernels.report_profile()
     sys.stdout.flush()
     sys.stderr.flush()
     if 'RANK_ID' in os.environ and 'mindspore.communication' in sys.modules:

@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
-from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
+from mmcls_ms.ops.cpu_backend import current_decision, select_conv_backend
 from mmcls_ms.utils.logging import get_logger
 from ..hooks import find_latest_checkpoint
 from ..hooks.hook import priority_value
@@ -167,23 +167,27 @@ class Runner:
         lines = [
             f'mmcls_ms {__version__}, MindSpore {ms.__version__}, device '
             f"{ms.get_context('device_target')}, mode {self.mode}",
-            ONEDNN_DECISION.summary(),
+            self._select_conv_backend().summary(),
             f'seed {self.seed}, rank {self.rank} of {self.world_size}, work_dir {self.work_dir}',
         ]
         for line in lines:
             self.logger.info(line)
 
+    def _select_conv_backend(self):
+        # a config without the key keeps the process's choice (by default 'auto')
+        if 'conv_backend' in self.env_cfg:
+            return select_conv_backend(self.env_cfg['conv_backend'])
+        return current_decision()
+
     def _build_model(self, model_cfg, data_preprocessor):
-        from mmcls_ms.ops.onednn_conv import apply_conv_backend
-        if not isinstance(model_cfg, dict):
-            apply_conv_backend(model_cfg)
+        if not isinstance(model_cfg, dict):  # built by the caller: MODELS.build did not see it
+            from mmcls_ms.ops.backend import apply_backend
+            apply_backend(model_cfg)
             return model_cfg
         model_cfg = copy.deepcopy(model_cfg)
         if data_preprocessor is not None:
             model_cfg.setdefault('data_preprocessor', data_preprocessor)
-        model = MODELS.build(model_cfg)
-        apply_conv_backend(model)  # MMCLS_MS_CONV_BACKEND=onednn: oneDNN's blocked convs
-        return model
+        return MODELS.build(model_cfg)  # with the CPU backend env_cfg.conv_backend chose
 
     def _register_hooks(self, default_hooks, custom_hooks):
         merged = copy.deepcopy(DEFAULT_HOOKS)
@@ -361,7 +365,7 @@ class Runner:
                                 f'{wrapper.init_scale:g}) still runs.')
             return
         dtype = ms.float16 if wrapper.dtype == 'float16' else ms.bfloat16
-        from mmcls_ms.ops.float32_only import check_float32_only
+        from mmcls_ms.ops.backend import check_float32_only
         check_float32_only(self.model, 'AmpOptimWrapper')
         ms.amp.auto_mixed_precision(self.model, wrapper.amp_level, dtype=dtype)
         self.logger.info(f'AMP: amp_level {wrapper.amp_level}, {wrapper.dtype}')
