@@ -207,8 +207,9 @@ def inference_model(model, *args, **kwargs):
     too: every model here is an image classifier.
 
     Keyword arguments of :class:`ImageClassificationInferencer`'s constructor
-    (``pretrained``, ``device``, ``classes``, ``mirror``, ``url_mapping``) go to
-    it, the others to its ``__call__``.
+    (``pretrained``, ``device``, ``classes``, ``mirror``, ``url_mapping``,
+    ``fast``: the inference fast path, on by default) go to it, the others to its
+    ``__call__``.
 
     Returns:
         dict with ``pred_scores``, ``pred_label``, ``pred_score`` and, when the

@@ -47,9 +47,10 @@ cap is set and the rest of the network (BN, matmul) gets oneDNN's AVX-512 kernel
 too.  A config chooses with ``env_cfg.conv_backend = 'auto' | 'onednn' |
 'mindspore'`` (:func:`select_conv_backend`, called by the Runner and
 ``get_model`` before they build a model, when the config has the key);
-``MMCLS_MS_CONV_BACKEND`` overrides the config.  The import-time decision cannot wait for the config: a config that
-turns the kernels off on an AVX-512 CPU sets the cap then, which takes effect
-because no MindSpore kernel has run before the Runner reads its config.
+``MMCLS_MS_CONV_BACKEND`` overrides the config.  The import-time decision cannot
+wait for the config: a config that turns the kernels off on an AVX-512 CPU sets
+the cap then, which takes effect because no MindSpore kernel has run before the
+Runner reads its config.
 
 Example:
     >>> from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION

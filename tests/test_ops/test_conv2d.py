@@ -3,11 +3,6 @@ compared with ``nn.Conv2d`` (forward and both gradients, PyNative and graph).
 
 Whole models with the backend against MindSpore's own kernels:
 ``test_backend.py``."""
-import os
-import os.path as osp
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import mindspore as ms
@@ -15,8 +10,6 @@ from mindspore import nn
 
 from mmcls_ms.ops import conv2d
 from mmcls_ms.ops.conv2d import OneDNNConv2d, supports, use_onednn_convs
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 # in, out, kernel, stride, padding (MindSpore form), bias, input size
 SHAPES = [
@@ -99,7 +92,7 @@ def test_unsupported_convs_are_named_or_left_alone():
     assert supports(net[0]) == "pad_mode 'same'"
     assert supports(net[1]) == 'groups=2'
     assert supports(net[2]).startswith('uneven padding')
-    with pytest.raises(ValueError, match=r"^0: .*pad_mode 'same'.*env_cfg.conv_backend='mindspore'"):
+    with pytest.raises(ValueError, match=r"^0: .*'same'.*env_cfg.conv_backend='mindspore'"):
         use_onednn_convs(net)
     assert use_onednn_convs(net, strict=False) == 0
     with pytest.raises(ValueError, match='groups=2'):

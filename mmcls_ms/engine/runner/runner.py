@@ -466,8 +466,15 @@ class Runner:
         return self.val_loop.run()
 
     def test(self) -> dict:
-        """Test once; return the metrics."""
+        """Test once; return the metrics.  ``test_cfg.fast=True`` (tools/test.py's
+        default) runs the inference fast path, which folds BN into the model's
+        convolutions: the model is for inference only afterwards."""
         self._load_or_resume(weights_only=True)
+        if (self.test_cfg or {}).get('fast'):
+            from mmcls_ms.deployment.fast_inference import optimize_for_inference
+            self.model.set_train(False)
+            for change in optimize_for_inference(self.model):
+                self.logger.info(f'inference fast path: {change}')
         self.call_hook('before_run')
         self.test_loop = self._build_eval_loop('test')
         metrics = self.test_loop.run()
