@@ -119,6 +119,18 @@ AFFECTED_LEVELS = {'AVX512_CORE', 'AVX512_CORE_VNNI', 'AVX512_CORE_BF16', 'AVX51
                    'AVX512_CORE_AMX'}
 
 
+def has_bfloat16_arithmetic(flags=None) -> bool:
+    """Whether this CPU computes in bfloat16 (AVX512_BF16 or AMX-BF16); without it,
+    bfloat16 is emulated and slower than float32.
+
+    Example:
+        >>> has_bfloat16_arithmetic({'avx2', 'fma'})
+        False
+    """
+    flags = cpu_flags() if flags is None else set(flags)
+    return bool(flags & {'avx512_bf16', 'amx_bf16'})
+
+
 def onednn_isa_level(flags=None, machine=None) -> str:
     """The ISA level oneDNN 3.x would run at on a CPU with these flags
     ('' off x86-64 or below SSE4.1).

@@ -28,7 +28,8 @@ import time
 import numpy as np
 
 from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
-from mmcls_ms.ops.cpu_backend import current_decision, select_conv_backend
+from mmcls_ms.ops.cpu_backend import (current_decision, has_bfloat16_arithmetic,
+                                      select_conv_backend)
 from mmcls_ms.utils.logging import get_logger
 from ..hooks import find_latest_checkpoint
 from ..hooks.hook import priority_value
@@ -359,6 +360,11 @@ class Runner:
         if not wrapper.amp:
             return
         if ms.get_context('device_target') == 'CPU':
+            if wrapper.dtype == 'bfloat16' and not has_bfloat16_arithmetic():
+                raise ValueError("AmpOptimWrapper(dtype='bfloat16'): this CPU has no bfloat16 "
+                                 'arithmetic (AVX512_BF16 or AMX-BF16 in /proc/cpuinfo), so it '
+                                 "would be slower than float32; train in float32, or use "
+                                 "dtype='float16'")
             self.logger.warning('AMP on CPU: MindSpore has no fast half-precision CPU '
                                 'kernels, so the network stays float32; loss scaling '
                                 f"({'dynamic' if wrapper.dynamic else 'static'}, initial "
