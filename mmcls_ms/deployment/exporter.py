@@ -122,7 +122,9 @@ def export_model(model, out, file_format='mindir', input_shape=(1, 3, 224, 224),
     for exact equivalents (:func:`make_export_friendly`); the swap itself is
     checked against the untouched model.  ``fast=True`` exports the inference
     fast path (:func:`optimize_for_inference`), also checked against the
-    untouched model.
+    untouched model.  A model with the oneDNN CPU backend's cells first gets
+    MindSpore's own cells back, in place (same Parameters): runtimes that load
+    MindIR or ONNX files have no custom ops.
     """
     if file_format not in FORMATS:
         raise ValueError(f'--format must be one of {sorted(FORMATS)}, got {file_format!r}')
