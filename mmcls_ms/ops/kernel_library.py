@@ -14,8 +14,9 @@ keyed by everything that makes the binary: the sources, the content of
 - A build compiles in a private folder and renames the result into place, so a
   half-written library is never loaded; a build that is killed leaves no file
   (SIGINT/SIGTERM: removed at once; SIGKILL: removed by the next build).
-- A cached library that does not load (truncated, or from another system) is
-  rebuilt once.
+- A cached library that does not load, or whose content no longer matches the
+  checksum written when it was built (a truncated file would crash the process
+  in ``dlopen``), is rebuilt once.
 - The kernels use as many threads as the process may run on: its CPU affinity
   and its cgroup CPU quota (:func:`available_cpus`), or ``MMCLS_MS_ONEDNN_THREADS``.
 
@@ -247,9 +248,10 @@ def library_path() -> str:
         # a cached file that does not load (truncated by a full disk, copied from
         # another system): build it again, once
         with _build_lock(target):
-            with contextlib.suppress(OSError):
-                os.remove(target)
-            _compile(target, libdnnl, compiler)
+            if not _intact(target):  # (else another process rebuilt it meanwhile)
+                with contextlib.suppress(OSError):
+                    os.remove(target)
+                _compile(target, libdnnl, compiler)
         try:
             library = ctypes.CDLL(target)
         except OSError as err:
@@ -273,7 +275,23 @@ def _load(target: str, libdnnl: str, compiler: str):
         with _build_lock(target):
             if not osp.isfile(target):  # another process may have built it meanwhile
                 _compile(target, libdnnl, compiler)
+    if not _intact(target):
+        raise OSError(f'{target} does not match the checksum written when it was built')
     return ctypes.CDLL(target)
+
+
+def _sha256(path: str) -> str:
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _intact(target: str) -> bool:
+    """Whether ``target`` is the file its build wrote (``<target>.sha256``)."""
+    try:
+        with open(f'{target}.sha256') as f:
+            return f.read().strip() == _sha256(target)
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -340,6 +358,10 @@ def _compile(target: str, libdnnl: str, compiler: str):
             if result.returncode != 0:
                 raise KernelLibraryUnavailable(f'compiling the CPU kernels failed:\n'
                                                f'{" ".join(cmd)}\n{result.stderr[-2000:]}')
+            with open(f'{partial}.sha256', 'w') as f:
+                f.write(_sha256(partial))
+            # the checksum first: a reader that finds the library finds its checksum
+            os.replace(f'{partial}.sha256', f'{target}.sha256')
             os.replace(partial, target)
         finally:
             shutil.rmtree(build_dir, ignore_errors=True)
