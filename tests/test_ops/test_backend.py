@@ -98,14 +98,14 @@ def _one_training_step(cfg, size):
     BN on batch statistics): MindSpore's kernels, then the default engine."""
     stock, fast = _pair(cfg)
     images, labels = _batch(size)
-    before = {p.name: p.asnumpy() for p in stock.get_parameters()}
+    before = {p.name: p.asnumpy().copy() for p in stock.get_parameters()}
     after = []
     for model in (stock, fast):
         model.set_train(True)
         step = TrainStep(model, SGD(model.trainable_params(), lr=0.01, momentum=0.9,
                                     weight_decay=1e-4))
         step(images, labels)
-        after.append({p.name: p.asnumpy() for p in model.get_parameters()})
+        after.append({p.name: p.asnumpy().copy() for p in model.get_parameters()})
     return before, after
 
 
