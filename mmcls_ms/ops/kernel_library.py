@@ -51,6 +51,7 @@ THREADS_ENV = 'MMCLS_MS_ONEDNN_THREADS'
 PROFILE_ENV = 'MMCLS_MS_ONEDNN_PROFILE'
 _BUILD_PREFIX = '.build-'  # private build folders in the cache: '.build-<pid>'
 _library = None  # the loaded ctypes library, once built and checked
+_profile_reported = False
 
 
 class KernelLibraryUnavailable(RuntimeError):
@@ -263,9 +264,9 @@ def library_path() -> str:
         raise KernelLibraryUnavailable(f"MindSpore's oneDNN is not the one these kernels were "
                                        f'written for: its {reason}')
     library.kernels_set_num_threads(kernel_threads())
-    if os.environ.get(PROFILE_ENV):
-        atexit.register(library.kernels_profile_report)
     _library = library
+    if os.environ.get(PROFILE_ENV):
+        atexit.register(report_profile)
     return target
 
 
@@ -377,12 +378,14 @@ def loaded_library():
 
 
 def report_profile():
-    """With ``MMCLS_MS_ONEDNN_PROFILE=1``, print the kernel and reorder times so far
-    to stderr (also done at interpreter exit; the tools, which end with
-    ``os._exit``, call it themselves).
+    """With ``MMCLS_MS_ONEDNN_PROFILE=1``, print the kernel and reorder times to
+    stderr, once (at interpreter exit, or earlier where a tool calls it: the tools
+    end with ``os._exit``, which skips ``atexit``).
 
     Example:
         >>> report_profile()   # doctest: +SKIP
     """
-    if _library is not None and os.environ.get(PROFILE_ENV):
+    global _profile_reported
+    if _library is not None and os.environ.get(PROFILE_ENV) and not _profile_reported:
+        _profile_reported = True
         _library.kernels_profile_report()
