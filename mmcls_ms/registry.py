@@ -11,6 +11,7 @@ Example:
     >>> net = MODELS.build(dict(type='VGG', depth=11, num_classes=10))
 """
 import difflib
+import threading
 
 from mmengine.registry import Registry
 from mmengine.registry.build_functions import build_from_cfg
@@ -40,12 +41,30 @@ def _build_with_suggestions(cfg, registry, default_args=None):
 
 
 _VARIABLE_NAMES = {}
+_model_builds = threading.local()  # how deep inside MODELS.build this thread is
 
 
-def _registry(name, location, variable):
+def _build_model(cfg, registry, default_args=None):
+    """``MODELS.build``: the CPU backend is applied to the model the caller asked
+    for, once (not to each backbone, neck or head built inside it)."""
+    depth = getattr(_model_builds, 'depth', 0)
+    _model_builds.depth = depth + 1
+    try:
+        model = _build_with_suggestions(cfg, registry, default_args)
+    finally:
+        _model_builds.depth = depth
+    if depth == 0:
+        # imported here: it imports MindSpore, which the other registries do not need
+        from mmcls_ms.ops.backend import apply_backend
+        from mindspore import nn
+        if isinstance(model, nn.Cell):
+            apply_backend(model)
+    return model
+
+
+def _registry(name, location, variable, build_func=_build_with_suggestions):
     _VARIABLE_NAMES[name] = variable
-    return Registry(name, build_func=_build_with_suggestions,
-                    scope='mmcls_ms', locations=[location])
+    return Registry(name, build_func=build_func, scope='mmcls_ms', locations=[location])
 
 
 # engine
@@ -62,7 +81,7 @@ DATA_SAMPLERS = _registry('data sampler', 'mmcls_ms.datasets', 'DATA_SAMPLERS')
 TRANSFORMS = _registry('transform', 'mmcls_ms.datasets', 'TRANSFORMS')
 
 # models: backbones, necks, heads, losses, classifiers and preprocessors alike
-MODELS = _registry('model', 'mmcls_ms.models', 'MODELS')
+MODELS = _registry('model', 'mmcls_ms.models', 'MODELS', build_func=_build_model)
 
 # evaluation
 METRICS = _registry('metric', 'mmcls_ms.evaluation', 'METRICS')

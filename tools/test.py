@@ -35,6 +35,10 @@ def parse_args(argv=None):
                         help='evaluate even when the checkpoint leaves parameters of the model '
                              'missing or mis-shaped (they keep random weights); refused '
                              'otherwise')
+    parser.add_argument('--no-fast', action='store_true',
+                        help='test the model as built, without the inference fast path (BN '
+                             'folded into the convolutions, the preprocessor as one '
+                             'convolution; test_cfg.fast)')
     parser.add_argument('--launcher', choices=['none', 'msrun'], default='none',
                         help='job launcher (tools/dist_test.sh uses msrun)')
     return parser.parse_args(argv)
@@ -92,6 +96,10 @@ def main(argv=None):
     cfg.load_from = args.checkpoint
     cfg.resume = False
     cfg.launcher = args.launcher
+    cfg.test_cfg = dict(cfg.get('test_cfg') or {})
+    cfg.test_cfg.setdefault('fast', True)  # same scores within 1e-4, fewer kernels
+    if args.no_fast:
+        cfg.test_cfg['fast'] = False
     if args.show_dir:
         hooks = cfg.setdefault('default_hooks', {})
         hooks['visualization'] = dict(type='VisualizationHook', enable=True,

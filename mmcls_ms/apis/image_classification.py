@@ -62,6 +62,11 @@ class ImageClassificationInferencer:
         classes: class names to report instead of the checkpoint's.
         mirror, url_mapping: where to fetch weights from (see
             :mod:`mmcls_ms.weights.download`).
+        fast: the inference fast path (BN folded into the convolutions, the
+            preprocessor as one 1x1 convolution, ReLUs fused into the oneDNN
+            convolutions; :func:`mmcls_ms.deployment.optimize_for_inference`),
+            which changes the model in place.  None (the default): on for a model
+            the inferencer builds, off for a model passed in; False: off.
 
     Example:
         >>> inferencer = ImageClassificationInferencer(
@@ -72,14 +77,15 @@ class ImageClassificationInferencer:
     def __init__(self, model: Union[str, 'Config', 'nn.Cell'],
                  pretrained: Union[bool, str] = True, device: Optional[str] = None,
                  classes: Optional[Sequence[str]] = None, mirror: Optional[str] = None,
-                 url_mapping: UrlMapping = None):
+                 url_mapping: UrlMapping = None, fast: Optional[bool] = None):
         # MindSpore and the data pipeline (OpenCV) load on first use: `import mmcls_ms.apis`
         # and list_models stay light
         import mindspore as ms
         from mindspore import nn
 
         from mmcls_ms.datasets.transforms import Compose
-        if isinstance(model, nn.Cell):
+        built_here = not isinstance(model, nn.Cell)
+        if not built_here:
             if getattr(model, '_config', None) is None:
                 raise ValueError(
                     'This model carries no config (`model._config`), so its test pipeline is '
@@ -99,6 +105,10 @@ class ImageClassificationInferencer:
             self.model = get_model(model, pretrained=pretrained, device=device, mirror=mirror,
                                    url_mapping=url_mapping)
         self.model.set_train(False)
+        self.fast_path = []  # what the inference fast path changed
+        if fast or (fast is None and built_here):
+            from mmcls_ms.deployment.fast_inference import optimize_for_inference
+            self.fast_path = optimize_for_inference(self.model)
         self.cfg = self.model._config
         self.pipeline = Compose(_pipeline_config(self.cfg))
         dataset_meta = getattr(self.model, '_dataset_meta', None) or {}

@@ -19,6 +19,7 @@ from mmcls_ms.registry import DATASETS, MODELS
 from mmcls_ms.utils.device import check_device_target
 from mmcls_ms.utils.logging import print_log
 from mmcls_ms.weights.checkpoint import load_checkpoint, require_backbone
+from mmcls_ms.ops.cpu_backend import select_conv_backend
 from mmcls_ms.weights.download import UrlMapping
 from mmcls_ms.weights.pretrained import checkpoint_meta, prepare_checkpoint
 from .model_index import ModelHub, ModelInfo
@@ -162,8 +163,10 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
         if overrides:
             cfg.merge_from_dict({'model': overrides})
 
+    if 'conv_backend' in (cfg.get('env_cfg') or {}):
+        select_conv_backend(cfg.env_cfg.conv_backend)
     with DefaultScope.overwrite_default_scope('mmcls_ms'):
-        net = MODELS.build(cfg.model)
+        net = MODELS.build(cfg.model)  # with the CPU backend env_cfg.conv_backend chose
 
     dataset_meta = None
     if checkpoint:
@@ -181,8 +184,6 @@ def get_model(model: Union[str, Config], pretrained: Union[bool, str] = False,
             dataset_meta = {'classes': classes}
     net._dataset_meta = dataset_meta
     net._config = cfg
-    from mmcls_ms.ops.onednn_conv import apply_conv_backend  # imports MindSpore
-    apply_conv_backend(net)  # MMCLS_MS_CONV_BACKEND=onednn: oneDNN's blocked convs
     net._metainfo = metainfo
     net.set_train(False)
     return net
@@ -214,8 +215,9 @@ def inference_model(model: Union[str, Config, 'nn.Cell'], *args, **kwargs) -> di
     too: every model here is an image classifier.
 
     Keyword arguments of :class:`ImageClassificationInferencer`'s constructor
-    (``pretrained``, ``device``, ``classes``, ``mirror``, ``url_mapping``) go to
-    it, the others to its ``__call__``.
+    (``pretrained``, ``device``, ``classes``, ``mirror``, ``url_mapping``,
+    ``fast``: the inference fast path, on by default) go to it, the others to its
+    ``__call__``.
 
     Returns:
         dict with ``pred_scores``, ``pred_label``, ``pred_score`` and, when the

@@ -26,8 +26,7 @@ import mindspore as ms
 import mindspore.onnx
 from mindspore import nn
 
-from mmcls_ms.ops.onednn_conv import is_onednn_conv
-from mmcls_ms.ops.onednn_pool import OneDNNPool2d
+from mmcls_ms.ops.backend import use_stock_cells
 
 from .convert import make_export_friendly
 from .fast_inference import optimize_for_inference
@@ -125,18 +124,16 @@ def export_model(model, out, file_format='mindir', input_shape=(1, 3, 224, 224),
     for exact equivalents (:func:`make_export_friendly`); the swap itself is
     checked against the untouched model.  ``fast=True`` exports the inference
     fast path (:func:`optimize_for_inference`), also checked against the
-    untouched model.
+    untouched model.  A model with the oneDNN CPU backend's cells first gets
+    MindSpore's own cells back, in place (same Parameters): runtimes that load
+    MindIR or ONNX files have no custom ops.
     """
     if file_format not in FORMATS:
         raise ValueError(f'--format must be one of {sorted(FORMATS)}, got {file_format!r}')
     if len(input_shape) != 4:
         raise ValueError(f'input shape must be N C H W, got {tuple(input_shape)}')
-    if any(is_onednn_conv(cell) or isinstance(cell, OneDNNPool2d)
-           for _, cell in model.cells_and_names()):
-        raise RuntimeError('the model runs its convolutions through mmcls_ms.ops.onednn_conv '
-                           '(or pools through onednn_pool), custom ops that MindIR and ONNX '
-                           'runtimes do not have: export in a process without '
-                           'MMCLS_MS_CONV_BACKEND=onednn')
+    # MindIR and ONNX runtimes have no custom ops: export (and verify) MindSpore's cells
+    use_stock_cells(model)
     path = output_path(out, file_format)
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)

@@ -10,9 +10,9 @@ profiles):
   batch of 16 at 299 px (``ReverseV2`` alone ~60%); the same arithmetic as one
   1x1 convolution (weights: the channel permutation divided by std, bias:
   -mean/std) costs 6.5 ms;
-- with ``MMCLS_MS_CONV_BACKEND=onednn``, the new 1x1 convolution runs on oneDNN
-  too, and each convolution applies its ReLU as it writes (a oneDNN post-op),
-  which removes the ReLU pass (about 50 ms per InceptionV3 batch of 16).
+- with the oneDNN backend (the default on x86-64 Linux), each convolution
+  applies its ReLU as it writes (a oneDNN post-op), which removes the ReLU pass
+  (about 50 ms per InceptionV3 batch of 16).
 
 Example:
     >>> model = get_model('configs/inception_v3/inception-v3_8xb32_in1k.py')  # doctest: +SKIP
@@ -23,7 +23,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn, ops
 
-from mmcls_ms.ops.onednn_conv import apply_conv_backend, fuse_relu_into_onednn_convs
+from mmcls_ms.ops.backend import fuse_activations
 
 from .fuse import fuse_conv_bn
 
@@ -71,9 +71,7 @@ def optimize_for_inference(model):
     if fast is not None:
         model.data_preprocessor = fast
         changes.append('preprocessor -> cast + 1x1 conv')
-    if apply_conv_backend(model):  # the new 1x1 conv, with MMCLS_MS_CONV_BACKEND=onednn
-        changes.append('new convolutions -> oneDNN blocked kernels')
-    relus = fuse_relu_into_onednn_convs(model)  # only where the convs are oneDNN's
+    relus = fuse_activations(model)  # only where the convs are oneDNN's
     if relus:
         changes.append(f'{relus} ReLUs fused into their oneDNN convolutions')
     return changes

@@ -18,9 +18,8 @@ import numpy as np
 import mindspore as ms
 from mindspore import Parameter, nn, ops
 
-from mmcls_ms.ops.batch_norm_relu import unfuse_bn_relu
-from mmcls_ms.ops.onednn_conv import is_onednn_conv
-from mmcls_ms.utils.cells import forget_compiled_graphs
+from mmcls_ms.ops.backend import split_fused_norms
+from mmcls_ms.utils.cells import forget_compiled_graphs, stock_type
 
 
 def _fold(conv, bn):
@@ -39,8 +38,8 @@ def _fold(conv, bn):
 def fuse_conv_bn(model) -> int:
     """Fold every ``bn`` that directly follows a ``conv`` sibling (mmcls_ms's
     ``BasicConv2d`` / ``ConvModule`` layout) into it; returns how many.  A
-    training ``BatchNormReLU`` (onednn backend) is first split back into its
-    BN and ReLU, so the ReLU survives the fold.
+    fused BN + ReLU (the oneDNN backend's) is first split back into its BN and
+    ReLU, so the ReLU survives the fold.
 
     Raises:
         RuntimeError: if the model is in training mode (BN would then use the
@@ -48,12 +47,12 @@ def fuse_conv_bn(model) -> int:
     """
     if model.training:
         raise RuntimeError('fuse_conv_bn is for inference: call model.set_train(False) first')
-    unfuse_bn_relu(model)
+    split_fused_norms(model)
     fused = 0
     for _, cell in list(model.cells_and_names()):
         conv = getattr(cell, 'conv', None)
         bn = getattr(cell, 'bn', None)
-        if not (isinstance(conv, nn.Conv2d) or is_onednn_conv(conv)) or \
+        if conv is None or not issubclass(stock_type(conv), nn.Conv2d) or \
                 not isinstance(bn, nn.BatchNorm2d):
             continue
         weight, bias = _fold(conv, bn)

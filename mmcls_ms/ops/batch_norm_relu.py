@@ -1,6 +1,6 @@
 """Training-mode BatchNorm + ReLU as one custom op (CPU), for the onednn backend.
 
-With its convolutions on oneDNN (:mod:`mmcls_ms.ops.onednn_conv`), the rest of
+With its convolutions on oneDNN (:mod:`mmcls_ms.ops.conv2d`), the rest of
 an InceptionV3 training step is mostly MindSpore's BatchNorm, oneDNN's
 ``ncsp_bnorm`` kernel on NCHW at 6 GB/s or less, and the separate ReLU and
 ReluGrad passes after it (12.7% of the step together).  ``BatchNormReLU``
@@ -10,8 +10,8 @@ the BN input instead of stored.  The running statistics are updated in place,
 as MindSpore's BatchNorm does; in eval mode MindSpore's inference BatchNorm and
 a ReLU run as before.
 
-``MMCLS_MS_CONV_BACKEND=onednn`` applies it together with the oneDNN
-convolutions (:func:`mmcls_ms.ops.onednn_conv.apply_conv_backend`).
+The oneDNN backend applies it together with the oneDNN convolutions
+(:func:`mmcls_ms.ops.backend.apply_backend`).
 
 Example:
     >>> from mmcls_ms.ops.batch_norm_relu import use_fused_bn_relu
@@ -25,7 +25,7 @@ from mindspore import dtype as mstype
 from mindspore.ops import signature as sig
 
 from mmcls_ms.utils.cells import forget_compiled_graphs, replace_cells
-from .onednn_library import library_path
+from .kernel_library import library_path
 
 RELU_NAMES = ('relu', 'activate')  # where mmcls_ms's conv blocks keep their ReLU
 
@@ -112,9 +112,9 @@ class BatchNormReLU(nn.Cell):
         self.moving_mean, self.moving_variance = bn.moving_mean, bn.moving_variance
         self.gamma, self.beta = bn.gamma, bn.beta
         self.eps, self.momentum = bn.eps, bn.momentum
-        # kept for unfuse_bn_relu outside the cell tree: as a child its Parameters
-        # would get a second path
-        object.__setattr__(self, 'original_bn', bn)
+        # the cell it stands in for, kept for unfuse_bn_relu outside the cell tree: as
+        # a child its Parameters would get a second path
+        object.__setattr__(self, 'stock_cell', bn)
         self.relu_name = relu_name
         self.with_relu = relu_name is not None
         self.relu = nn.ReLU() if self.with_relu else nn.Identity()
@@ -124,6 +124,8 @@ class BatchNormReLU(nn.Cell):
         self.settings = Tensor(np.array([bn.eps, bn.momentum, float(self.with_relu)],
                                         np.float32))
         self.op = _bn_relu_op(library_path())
+
+    float32_only = True  # the training kernel takes float32 tensors only
 
     def construct(self, x):
         if self.training:
@@ -176,7 +178,7 @@ def unfuse_bn_relu(net) -> int:
         if not isinstance(fused, BatchNormReLU):
             continue
         replace_cells(cell, lambda name, child, fused=fused:
-                      fused.original_bn if child is fused else
+                      fused.stock_cell if child is fused else
                       nn.ReLU() if name == fused.relu_name else None)
         restored += 1
     if restored:

@@ -38,11 +38,19 @@ imported, before any MindSpore kernel, and only sets ``ONEDNN_MAX_CPU_ISA`` when
 the user has not: set ``ONEDNN_MAX_CPU_ISA`` yourself to choose, or
 ``MMCLS_MS_ONEDNN_ISA=keep`` to leave oneDNN's own choice alone.
 
-``MMCLS_MS_CONV_BACKEND=onednn`` runs the models' convolutions through
-``mmcls_ms.ops.onednn_conv`` (oneDNN's blocked-layout kernels) instead.  Those
-are fast at every ISA level, so then no cap is set and the rest of the network
-(pooling, BN, matmul) gets oneDNN's AVX-512 kernels too.  When the op cannot be
-built here, mmcls_ms warns and falls back to MindSpore's convolutions + cap.
+Which engine runs the models' convolutions (and pools, and training BN + ReLU) on
+CPU is decided here too, as it decides the cap.  ``'auto'`` (the default) picks
+the oneDNN kernels of :mod:`mmcls_ms.ops.kernel_library` on x86-64 Linux where
+they build (a C++ compiler and MindSpore's bundled ``libdnnl.so.3``), else
+MindSpore's own kernels.  The kernels are fast at every ISA level, so with them no
+cap is set and the rest of the network (BN, matmul) gets oneDNN's AVX-512 kernels
+too.  A config chooses with ``env_cfg.conv_backend = 'auto' | 'onednn' |
+'mindspore'`` (:func:`select_conv_backend`, called by the Runner and
+``get_model`` before they build a model, when the config has the key);
+``MMCLS_MS_CONV_BACKEND`` overrides the config.  The import-time decision cannot
+wait for the config: a config that turns the kernels off on an AVX-512 CPU sets
+the cap then, which takes effect because no MindSpore kernel has run before the
+Runner reads its config.
 
 Example:
     >>> from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
@@ -58,7 +66,8 @@ OVERRIDE_ENV = 'MMCLS_MS_ONEDNN_ISA'
 ONEDNN_ENV = 'ONEDNN_MAX_CPU_ISA'
 SAFE_ISA = 'AVX2'
 CONV_BACKEND_ENV = 'MMCLS_MS_CONV_BACKEND'
-CONV_BACKENDS = ('mindspore', 'onednn')
+CONV_BACKEND_KEY = 'env_cfg.conv_backend'
+CONV_BACKENDS = ('auto', 'mindspore', 'onednn')
 
 
 @dataclass(frozen=True)
@@ -68,11 +77,14 @@ class OneDNNDecision:
     source: str  # 'user', 'mmcls_ms' or 'default'
     reason: str
     conv_backend: str = 'mindspore'  # who runs the models' convolutions
+    conv_reason: str = ''  # why that engine
+    conv_requested: str = 'auto'  # what the environment or the config asked for
 
     def summary(self) -> str:
         shown = self.value or '(unset, oneDNN default)'
-        return (f'{ONEDNN_ENV}={shown} ({self.source}: {self.reason}); '
-                f'convolutions: {self.conv_backend}')
+        engine = f'{self.conv_backend} ({self.conv_reason})' if self.conv_reason \
+            else self.conv_backend
+        return f'{ONEDNN_ENV}={shown} ({self.source}: {self.reason}); convolutions: {engine}'
 
 
 def cpu_flags() -> set:
@@ -107,6 +119,18 @@ AFFECTED_LEVELS = {'AVX512_CORE', 'AVX512_CORE_VNNI', 'AVX512_CORE_BF16', 'AVX51
                    'AVX512_CORE_AMX'}
 
 
+def has_bfloat16_arithmetic(flags=None) -> bool:
+    """Whether this CPU computes in bfloat16 (AVX512_BF16 or AMX-BF16); without it,
+    bfloat16 is emulated and slower than float32.
+
+    Example:
+        >>> has_bfloat16_arithmetic({'avx2', 'fma'})
+        False
+    """
+    flags = cpu_flags() if flags is None else set(flags)
+    return bool(flags & {'avx512_bf16', 'amx_bf16'})
+
+
 def onednn_isa_level(flags=None, machine=None) -> str:
     """The ISA level oneDNN 3.x would run at on a CPU with these flags
     ('' off x86-64 or below SSE4.1).
@@ -131,66 +155,150 @@ def is_affected_cpu(flags=None, machine=None) -> bool:
     return onednn_isa_level(flags, machine) in AFFECTED_LEVELS
 
 
-def decide(environ=None, flags=None, machine=None, conv_backend='mindspore') -> OneDNNDecision:
+def decide(environ=None, flags=None, machine=None, conv_backend='mindspore',
+           conv_reason='', conv_requested='auto') -> OneDNNDecision:
     """Decide the ISA cap without touching the environment.
 
     ``conv_backend='onednn'`` means the convolutions will not be MindSpore's,
     so nothing needs the cap.
+
+    Example:
+        >>> decide({}, {'avx2'}, 'x86_64').value   # an AVX2 CPU needs no cap
+        ''
     """
     environ = os.environ if environ is None else environ
+    extra = dict(conv_backend=conv_backend, conv_reason=conv_reason,
+                 conv_requested=conv_requested)
     if environ.get(ONEDNN_ENV):
         return OneDNNDecision(environ[ONEDNN_ENV], 'user', f'{ONEDNN_ENV} was already set',
-                              conv_backend)
+                              **extra)
     if environ.get(OVERRIDE_ENV, '').lower() == 'keep':
-        return OneDNNDecision('', 'user', f'{OVERRIDE_ENV}=keep', conv_backend)
+        return OneDNNDecision('', 'user', f'{OVERRIDE_ENV}=keep', **extra)
     level = onednn_isa_level(flags, machine)
     if level in AFFECTED_LEVELS and conv_backend == 'onednn':
         return OneDNNDecision('', 'mmcls_ms', f'oneDNN keeps its {level} level: convolutions run '
-                              f'through mmcls_ms.ops.onednn_conv ({CONV_BACKEND_ENV}=onednn)',
-                              conv_backend)
+                              'through the oneDNN kernels of mmcls_ms.ops', **extra)
     if level in AFFECTED_LEVELS:
         return OneDNNDecision(
             SAFE_ISA, 'mmcls_ms',
             f'oneDNN would run at {level} on this CPU, where MindSpore 2.10 oneDNN '
             f'convolutions fall back to a naive kernel; set {ONEDNN_ENV} or '
-            f'{OVERRIDE_ENV}=keep to override')
+            f'{OVERRIDE_ENV}=keep to override', **extra)
     shown = level or 'no x86-64 SIMD level'
-    return OneDNNDecision('', 'default', f'CPU not affected (oneDNN level {shown})',
-                          conv_backend)
+    return OneDNNDecision('', 'default', f'CPU not affected (oneDNN level {shown})', **extra)
 
 
 def requested_conv_backend(environ=None) -> str:
-    """``MMCLS_MS_CONV_BACKEND``: 'mindspore' (default) or 'onednn'.
+    """``MMCLS_MS_CONV_BACKEND``: 'auto', 'mindspore' or 'onednn'; '' when unset.
 
     Example:
         >>> requested_conv_backend({'MMCLS_MS_CONV_BACKEND': 'oneDNN'})
         'onednn'
     """
     environ = os.environ if environ is None else environ
-    backend = environ.get(CONV_BACKEND_ENV, 'mindspore').strip().lower() or 'mindspore'
-    if backend not in CONV_BACKENDS:
+    backend = environ.get(CONV_BACKEND_ENV, '').strip().lower()
+    if backend and backend not in CONV_BACKENDS:
         raise ValueError(f'{CONV_BACKEND_ENV}={environ[CONV_BACKEND_ENV]!r} is not one of '
-                         f'{CONV_BACKENDS}; unset it to use MindSpore\'s convolutions')
+                         f'{CONV_BACKENDS}; unset it to let the config choose')
     return backend
 
 
+def resolve_conv_backend(requested: str, machine=None, system=None) -> tuple:
+    """``(engine, reason)`` for a requested backend: 'auto' and 'onednn' become
+    'onednn' where the CPU kernel library builds and loads here, else 'mindspore'
+    with the reason.
+
+    Example:
+        >>> resolve_conv_backend('mindspore', 'x86_64', 'Linux')
+        ('mindspore', 'requested')
+    """
+    if requested == 'mindspore':
+        return 'mindspore', 'requested'
+    machine = (machine or platform.machine()).lower()
+    system = system or platform.system()
+    if machine not in ('x86_64', 'amd64') or system != 'Linux':
+        return 'mindspore', f'the oneDNN kernels are built for x86-64 Linux, this is {system} ' \
+                            f'{machine}'
+    from mmcls_ms.ops.kernel_library import KernelLibraryUnavailable, library_path
+    try:
+        library_path()
+    except KernelLibraryUnavailable as err:
+        return 'mindspore', f'the oneDNN kernels are unavailable: {err}'
+    return 'onednn', 'requested' if requested == 'onednn' else \
+        'auto: the oneDNN kernels built here'
+
+
 def configure_onednn_isa(environ=None) -> OneDNNDecision:
-    """Apply :func:`decide` to the environment (idempotent)."""
+    """Apply :func:`decide` to the environment (idempotent), with the conv backend
+    that ``MMCLS_MS_CONV_BACKEND`` asks for, else 'auto'.
+
+    Example:
+        >>> configure_onednn_isa({'MMCLS_MS_CONV_BACKEND': 'mindspore'}).conv_backend
+        'mindspore'
+    """
     environ = os.environ if environ is None else environ
-    backend = requested_conv_backend(environ)
-    if backend == 'onednn':
-        # only when asked for: the build needs a compiler and takes seconds
-        from mmcls_ms.ops.onednn_library import OneDNNConvUnavailable, library_path
-        try:
-            library_path()
-        except OneDNNConvUnavailable as err:
-            warnings.warn(f'{CONV_BACKEND_ENV}=onednn: {err}. Falling back to MindSpore\'s '
-                          'convolutions.', stacklevel=2)
-            backend = 'mindspore'
-    decision = decide(environ, conv_backend=backend)
+    requested = requested_conv_backend(environ)
+    backend, reason = resolve_conv_backend(requested or 'auto')
+    if requested:
+        reason = f'{CONV_BACKEND_ENV}={requested}: {reason}'
+    if requested == 'onednn' and backend != 'onednn':
+        warnings.warn(f'{CONV_BACKEND_ENV}=onednn: {reason}. Falling back to MindSpore\'s '
+                      'convolutions.', stacklevel=2)
+    decision = decide(environ, conv_backend=backend, conv_reason=reason,
+                      conv_requested=requested or 'auto')
     if decision.source == 'mmcls_ms' and decision.value:
         environ[ONEDNN_ENV] = decision.value
     return decision
 
 
+def current_decision() -> OneDNNDecision:
+    """The decision in force: the import-time one, or the one a config chose since.
+
+    Example:
+        >>> current_decision().conv_backend in ('mindspore', 'onednn')
+        True
+    """
+    return _current
+
+
+def select_conv_backend(requested: str, environ=None) -> OneDNNDecision:
+    """Apply a config's ``env_cfg.conv_backend`` ('auto', 'onednn', 'mindspore') to
+    this process, before a model is built; ``MMCLS_MS_CONV_BACKEND`` wins over it.
+    Turning the oneDNN kernels off on an AVX-512 CPU sets the ISA cap (see the
+    module docstring).  Returns the decision now in force.
+
+    Raises ``ValueError`` for an unknown value, or for 'onednn' where the kernels
+    cannot be built here.
+
+    Example:
+        >>> select_conv_backend('auto').conv_backend in ('mindspore', 'onednn')
+        True
+    """
+    global _current
+    environ = os.environ if environ is None else environ
+    requested = 'auto' if requested is None else requested
+    requested = requested.strip().lower() if isinstance(requested, str) else requested
+    if requested not in CONV_BACKENDS:
+        raise ValueError(f'{CONV_BACKEND_KEY}={requested!r} is not one of {CONV_BACKENDS}')
+    if requested_conv_backend(environ):  # the environment variable overrides the config
+        return _current
+    backend, reason = resolve_conv_backend(requested)
+    if requested == 'onednn' and backend != 'onednn':
+        raise ValueError(f"{CONV_BACKEND_KEY}='onednn': {reason}; set it to 'auto' to fall "
+                         "back to MindSpore's kernels")
+    reason = f'{CONV_BACKEND_KEY}={requested}: {reason}'
+    if (backend, reason) == (_current.conv_backend, _current.conv_reason):
+        return _current
+    # the cap this engine needs; a cap mmcls_ms set for the other engine is lifted
+    if _current.source == 'mmcls_ms' and _current.value and environ.get(ONEDNN_ENV) == \
+            _current.value:
+        del environ[ONEDNN_ENV]
+    _current = decide(environ, conv_backend=backend, conv_reason=reason,
+                      conv_requested=requested)
+    if _current.source == 'mmcls_ms' and _current.value:
+        environ[ONEDNN_ENV] = _current.value
+    return _current
+
+
 ONEDNN_DECISION = configure_onednn_isa()
+_current = ONEDNN_DECISION

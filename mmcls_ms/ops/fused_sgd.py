@@ -23,7 +23,7 @@ from mindspore import ops
 from mindspore import dtype as mstype
 from mindspore.ops import signature as sig
 
-from .onednn_library import OneDNNConvUnavailable, library_path
+from .kernel_library import KernelLibraryUnavailable, library_path
 
 
 def fused_sgd_available(parameters=()) -> str:
@@ -40,7 +40,7 @@ def fused_sgd_available(parameters=()) -> str:
             return f'it steps float32 parameters and {param.name} is {param.dtype}'
     try:
         library_path()
-    except OneDNNConvUnavailable as err:
+    except KernelLibraryUnavailable as err:
         return str(err)
     return ''
 

@@ -55,3 +55,16 @@ def replace_cells(net, replacement) -> int:
     if replaced:
         forget_compiled_graphs(net)
     return replaced
+
+
+def stock_type(cell) -> type:
+    """The MindSpore class ``cell`` computes as: its own, or for a cell that stands
+    in for another (the oneDNN backend's, :mod:`mmcls_ms.ops.backend`) the class of
+    the ``stock_cell`` it replaced.  Answers "is this a convolution / a norm layer /
+    a pool" without naming backend classes.
+
+    Example:
+        >>> stock_type(nn.ReLU()) is nn.ReLU
+        True
+    """
+    return type(getattr(cell, 'stock_cell', cell))

@@ -43,7 +43,7 @@ EXPECTED_ERRORS = (
     'mmcls_ms.weights.pth_reader.PthFormatError',
     'mmcls_ms.weights.download.DownloadError',
     'mmcls_ms.datasets.transforms.loading.ImageReadError',
-    'mmcls_ms.ops.onednn_library.OneDNNConvUnavailable',
+    'mmcls_ms.ops.kernel_library.KernelLibraryUnavailable',
     'mmcls_ms.utils.device.DeviceUnavailableError',
     'mmcls_ms.models.utils.weight_init.InitConfigError',
     'mmcls_ms.engine.runner.work_dir_lock.WorkDirBusyError',
@@ -135,6 +135,9 @@ def run_cli(main: Callable, argv: Optional[Sequence[str]] = None) -> None:
             print(f'mmcls_ms: unexpected {type(err).__name__} (the traceback above): this is '
                   'likely a bug. Please report it with the command and the traceback.',
                   file=sys.stderr)
+    kernels = sys.modules.get('mmcls_ms.ops.kernel_library')
+    if kernels is not None:  # MMCLS_MS_ONEDNN_PROFILE's report: os._exit skips atexit
+        kernels.report_profile()
     sys.stdout.flush()
     sys.stderr.flush()
     if 'RANK_ID' in os.environ and 'mindspore.communication' in sys.modules:

@@ -12,7 +12,8 @@ MODULES = sorted(info.name for info in pkgutil.walk_packages(mmcls_ms.models.__p
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('name', MODULES + ['mmcls_ms.ops.cpu_backend'])
+@pytest.mark.parametrize('name', MODULES + ['mmcls_ms.ops.cpu_backend',
+                                           'mmcls_ms.ops.kernel_library', 'mmcls_ms.utils.cells'])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

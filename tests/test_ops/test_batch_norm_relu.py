@@ -162,7 +162,7 @@ def test_checkpoint_of_a_fused_model_loads_into_a_plain_one(tmp_path):
 PROFILE_SCRIPT = """
 import numpy as np, mindspore as ms, mmcls_ms
 from mmcls_ms.ops.batch_norm_relu import use_fused_bn_relu
-from mmcls_ms.ops.onednn_conv import use_onednn_convs
+from mmcls_ms.ops.conv2d import use_onednn_convs
 import sys; sys.path.insert(0, {tests!r})
 from test_batch_norm_relu import _block
 block = _block(8)
@@ -190,7 +190,7 @@ def test_profile_reports_kernel_time_and_cores(tmp_path):
                          timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     lines = {m.group(1): m for m in re.finditer(
-        r'\[mmcls_ms onednn conv\] (\w+)\s+(\d+) calls\s+([\d.]+) s\s+([\d.]+) cores', run.stderr)}
+        r'\[mmcls_ms cpu kernels\] (\w+)\s+(\d+) calls\s+([\d.]+) s\s+([\d.]+) cores', run.stderr)}
     assert {'forward', 'backward_data', 'backward_weights', 'batch_norm_relu'} <= set(lines)
     assert lines['batch_norm_relu'].group(2) == '2'  # one forward, one backward
     # (cores = process CPU time / wall time: meaningful over long runs, not for these

@@ -5,8 +5,10 @@ import sys
 
 import pytest
 
-from mmcls_ms.ops.cpu_backend import (configure_onednn_isa, decide, is_affected_cpu,
-                                        onednn_isa_level, requested_conv_backend)
+from mmcls_ms.ops.cpu_backend import (configure_onednn_isa, current_decision, decide,
+                                      is_affected_cpu,
+                                      onednn_isa_level, requested_conv_backend,
+                                      resolve_conv_backend, select_conv_backend)
 
 SKYLAKE_SP = {'sse4_1', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512dq',
               'avx512cd'}
@@ -63,13 +65,44 @@ def test_onednn_conv_backend_needs_no_cap():
     # the user's own cap still wins
     decision = decide({'ONEDNN_MAX_CPU_ISA': 'AVX2'}, ZEN4, 'x86_64', conv_backend='onednn')
     assert (decision.value, decision.conv_backend) == ('AVX2', 'onednn')
-    assert requested_conv_backend({}) == 'mindspore'
+    assert requested_conv_backend({}) == ''
     assert requested_conv_backend({'MMCLS_MS_CONV_BACKEND': ' OneDNN '}) == 'onednn'
     with pytest.raises(ValueError, match="MMCLS_MS_CONV_BACKEND='cudnn'.*unset it"):
         requested_conv_backend({'MMCLS_MS_CONV_BACKEND': 'cudnn'})
     environ = {'MMCLS_MS_CONV_BACKEND': 'onednn'}
     decision = configure_onednn_isa(environ)  # builds (or finds) the op
     assert decision.conv_backend == 'onednn' and 'ONEDNN_MAX_CPU_ISA' not in environ
+
+
+def test_auto_picks_the_kernels_where_they_build():
+    """No setting at all: the oneDNN kernels on x86-64 Linux (they build here), and
+    MindSpore's kernels elsewhere, with the reason in the log line."""
+    decision = configure_onednn_isa({})
+    assert decision.conv_backend == 'onednn' and decision.conv_requested == 'auto'
+    assert 'convolutions: onednn (auto: the oneDNN kernels built here)' in decision.summary()
+    assert resolve_conv_backend('auto', 'aarch64', 'Linux') == (
+        'mindspore', 'the oneDNN kernels are built for x86-64 Linux, this is Linux aarch64')
+    assert resolve_conv_backend('mindspore')[0] == 'mindspore'
+
+
+@pytest.fixture
+def restore_selection():
+    yield
+    select_conv_backend('auto')
+
+
+def test_config_selects_and_the_environment_overrides(restore_selection):
+    environ = {}
+    assert select_conv_backend('mindspore', environ).conv_backend == 'mindspore'
+    assert current_decision().conv_requested == 'mindspore'
+    assert 'env_cfg.conv_backend=mindspore' in current_decision().summary()
+    assert select_conv_backend('auto', environ).conv_backend == 'onednn'
+    assert select_conv_backend(None, environ).conv_backend == 'onednn'
+    with pytest.raises(ValueError, match=r"env_cfg.conv_backend='cudnn' is not one of"):
+        select_conv_backend('cudnn', environ)
+    # MMCLS_MS_CONV_BACKEND wins over the config
+    before = current_decision()
+    assert select_conv_backend('mindspore', {'MMCLS_MS_CONV_BACKEND': 'onednn'}) is before
 
 
 def test_configure_writes_only_its_own_decision():

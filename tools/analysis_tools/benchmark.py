@@ -39,6 +39,7 @@ if __name__ == '__main__' and '--conv-backend' in sys.argv[:-1]:
     # the oneDNN ISA is chosen once per process, when mmcls_ms is imported
     os.environ['MMCLS_MS_CONV_BACKEND'] = sys.argv[sys.argv.index('--conv-backend') + 1]
 import mmcls_ms  # noqa: E402,F401  (chooses the oneDNN ISA before MindSpore runs)
+from mmcls_ms.ops.cpu_backend import current_decision  # noqa: E402
 from mmcls_ms.utils.cli import run_cli  # noqa: E402
 from mmcls_ms.deployment.exporter import input_size_from_config  # noqa: E402
 from mmcls_ms.utils.benchmark import time_steps  # noqa: E402
@@ -75,7 +76,7 @@ def parse_args(argv=None):
                              "MindSpore's)")
     parser.add_argument('--conv-backend', choices=('mindspore', 'onednn'), default=None,
                         help="who runs the convolutions (default: $MMCLS_MS_CONV_BACKEND, else "
-                             "MindSpore's); onednn: mmcls_ms.ops.onednn_conv")
+                             "auto); onednn: the oneDNN kernels of mmcls_ms.ops")
     parser.add_argument('--threads', type=int, default=0,
                         help="MindSpore CPU kernel threads (0: MindSpore's default)")
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
@@ -119,7 +120,7 @@ def build_step(model, cfg, task, amp):
 
 def _build_step(model, cfg, task, amp, np, ms):
     if amp:
-        from mmcls_ms.ops.float32_only import check_float32_only
+        from mmcls_ms.ops.backend import check_float32_only
         check_float32_only(model, '--amp')
         ms.amp.auto_mixed_precision(model, 'O2', dtype=ms.float16)
     if task == 'infer':
@@ -217,7 +218,7 @@ def measure(args):
         fast_path=fast_path, optimizer=getattr(run, 'optimizer', None),
         shape=[height, width], threads_setting=args.threads or 'mindspore-default',
         onednn_max_cpu_isa=os.environ.get('ONEDNN_MAX_CPU_ISA', 'unset'),
-        conv_backend=mmcls_ms.ONEDNN_DECISION.conv_backend,
+        conv_backend=current_decision().conv_backend,
         checkpoint=args.checkpoint, build_s=round(build_s, 3), **timing,
         forward_gflop_per_image=round(gflop, 3),
         achieved_gflop_per_s=round(flop_per_image * batch / timing['median_step_s'], 1),
@@ -258,13 +259,13 @@ def print_table(result):
 
 def main(argv=None):
     args = parse_args(argv)
-    active = mmcls_ms.ONEDNN_DECISION.conv_backend
+    active = current_decision().conv_backend
     if args.conv_backend and args.conv_backend != active:
         raise SystemExit(f'--conv-backend {args.conv_backend}: this process already runs '
                          f'convolutions with {active}; start it with '
                          f'MMCLS_MS_CONV_BACKEND={args.conv_backend}')
     result = measure(args)
-    from mmcls_ms.ops.onednn_library import report_profile
+    from mmcls_ms.ops.kernel_library import report_profile
     report_profile()  # MMCLS_MS_ONEDNN_PROFILE=1: where the convolutions' time went
     line = json.dumps(result)
     if not args.no_table:

@@ -20,9 +20,9 @@ from collections import OrderedDict
 
 from mindspore import nn
 
-from mmcls_ms.ops.batch_norm_relu import BatchNormReLU
 from mmcls_ms.registry import OPTIMIZERS
 from mmcls_ms.utils.config import ConfigValueError
+from mmcls_ms.utils.cells import stock_type
 from .base import ParamGroup
 
 _PARAMWISE_KEYS = {'custom_keys', 'norm_decay_mult', 'bias_decay_mult', 'bypass_duplicate'}
@@ -31,10 +31,9 @@ _PARAMWISE_KEYS = {'custom_keys', 'norm_decay_mult', 'bias_decay_mult', 'bypass_
 def norm_param_names(model: nn.Cell) -> set:
     """Names of the affine parameters of every normalisation layer."""
     names = set()
-    norm_types = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm, nn.LayerNorm,
-                  BatchNormReLU)  # the last: the onednn backend's fused training BN
+    norm_types = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm, nn.LayerNorm)
     for _, cell in model.cells_and_names():
-        if isinstance(cell, norm_types):
+        if issubclass(stock_type(cell), norm_types):  # also the backend's fused BN + ReLU
             names.update(p.name for p in cell.get_parameters(expand=False))
     return names
 

@@ -33,9 +33,9 @@ from mmcls_ms.datasets import build_dataloader
 from mmcls_ms.evaluation import Evaluator
 from mmcls_ms.models.utils.dropout import seed_dropout_layers, set_dropout_step
 from mmcls_ms.models.utils.weight_init import init_weights
-from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
-from mmcls_ms.ops.float32_only import check_float32_only
-from mmcls_ms.ops.onednn_conv import apply_conv_backend
+from mmcls_ms.ops.backend import apply_backend, check_float32_only
+from mmcls_ms.ops.cpu_backend import (current_decision, has_bfloat16_arithmetic,
+                                      select_conv_backend)
 from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
 from mmcls_ms.utils.device import check_jit_level, set_device_target
 from mmcls_ms.utils.logging import get_logger
@@ -52,7 +52,6 @@ from .config_keys import DEFAULT_HOOKS, SCHEMA_KEYS, check_config_keys
 from .loops import EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop, pad_batch
 from .train_step import PredictStep, TrainStep
 from .work_dir_lock import WorkDirBusyError, acquire_work_dir, release_work_dir
-
 
 
 class ConfigError(KeyError):
@@ -193,22 +192,26 @@ class Runner:
         lines = [
             f'mmcls_ms {__version__}, MindSpore {ms.__version__}, device '
             f"{ms.get_context('device_target')}, mode {self.mode}",
-            ONEDNN_DECISION.summary(),
+            self._select_conv_backend().summary(),
             f'seed {self.seed}, rank {self.rank} of {self.world_size}, work_dir {self.work_dir}',
         ]
         for line in lines:
             self.logger.info(line)
 
+    def _select_conv_backend(self):
+        # a config without the key keeps the process's choice (by default 'auto')
+        if 'conv_backend' in self.env_cfg:
+            return select_conv_backend(self.env_cfg['conv_backend'])
+        return current_decision()
+
     def _build_model(self, model_cfg, data_preprocessor):
-        if not isinstance(model_cfg, dict):
-            apply_conv_backend(model_cfg)
+        if not isinstance(model_cfg, dict):  # built by the caller: MODELS.build did not see it
+            apply_backend(model_cfg)
             return model_cfg
         model_cfg = copy.deepcopy(model_cfg)
         if data_preprocessor is not None:
             model_cfg.setdefault('data_preprocessor', data_preprocessor)
-        model = MODELS.build(model_cfg)
-        apply_conv_backend(model)  # MMCLS_MS_CONV_BACKEND=onednn: oneDNN's blocked convs
-        return model
+        return MODELS.build(model_cfg)  # with the CPU backend env_cfg.conv_backend chose
 
     def _register_hooks(self, default_hooks, custom_hooks):
         merged = copy.deepcopy(DEFAULT_HOOKS)
@@ -390,6 +393,11 @@ class Runner:
         if not wrapper.amp:
             return
         if ms.get_context('device_target') == 'CPU':
+            if wrapper.dtype == 'bfloat16' and not has_bfloat16_arithmetic():
+                raise ValueError("AmpOptimWrapper(dtype='bfloat16'): this CPU has no bfloat16 "
+                                 'arithmetic (AVX512_BF16 or AMX-BF16 in /proc/cpuinfo), so it '
+                                 "would be slower than float32; train in float32, or use "
+                                 "dtype='float16'")
             self.logger.warning('AMP on CPU: MindSpore has no fast half-precision CPU '
                                 'kernels, so the network stays float32; loss scaling '
                                 f"({'dynamic' if wrapper.dynamic else 'static'}, initial "
@@ -523,8 +531,15 @@ class Runner:
         return self.val_loop.run()
 
     def test(self) -> dict:
-        """Test once; return the metrics."""
+        """Test once; return the metrics.  ``test_cfg.fast=True`` (tools/test.py's
+        default) runs the inference fast path, which folds BN into the model's
+        convolutions: the model is for inference only afterwards."""
         self._load_or_resume(weights_only=True)
+        if (self.test_cfg or {}).get('fast'):
+            from mmcls_ms.deployment.fast_inference import optimize_for_inference
+            self.model.set_train(False)
+            for change in optimize_for_inference(self.model):
+                self.logger.info(f'inference fast path: {change}')
         self.call_hook('before_run')
         self.test_loop = self._build_eval_loop('test')
         metrics = self.test_loop.run()

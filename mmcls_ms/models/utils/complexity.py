@@ -27,9 +27,7 @@ import numpy as np
 import mindspore as ms
 from mindspore import nn
 
-from mmcls_ms.ops.batch_norm_relu import BatchNormReLU
-from mmcls_ms.ops.onednn_conv import is_onednn_conv
-from mmcls_ms.ops.onednn_pool import OneDNNPool2d
+from mmcls_ms.utils.cells import stock_type
 
 
 @dataclass
@@ -76,23 +74,24 @@ def _global_pool_types():
     return (GlobalAveragePooling,)
 
 
-POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, OneDNNPool2d)
-COUNTED_TYPES = (nn.Conv2d, nn.Dense, nn.BatchNorm2d, nn.ReLU, BatchNormReLU) + POOL_TYPES
+POOL_TYPES = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
+COUNTED_TYPES = (nn.Conv2d, nn.Dense, nn.BatchNorm2d, nn.ReLU) + POOL_TYPES
 
 
 def _layer_counts(cell, inputs, output):
     """(flops, multiply-adds of conv/dense) of one call."""
     out_numel = _numel(tuple(output.shape)) if hasattr(output, 'shape') else 0
-    if isinstance(cell, nn.Conv2d) or is_onednn_conv(cell):
+    kind = stock_type(cell)  # a backend cell counts as the cell it stands in for
+    if issubclass(kind, nn.Conv2d):
         kernel_h, kernel_w = cell.kernel_size
         macs = out_numel * (cell.in_channels // getattr(cell, 'group', 1)) * kernel_h * kernel_w
         return macs + (out_numel if cell.has_bias else 0), macs
-    if isinstance(cell, nn.Dense):
+    if issubclass(kind, nn.Dense):
         macs = out_numel * cell.in_channels
         return macs, macs
-    if isinstance(cell, (nn.BatchNorm2d, BatchNormReLU)):  # (its ReLU child counts itself)
+    if issubclass(kind, nn.BatchNorm2d):  # (a fused BN + ReLU's ReLU child counts itself)
         return 2 * out_numel, 0
-    if isinstance(cell, nn.ReLU):
+    if issubclass(kind, nn.ReLU):
         return out_numel, 0
     # pools: every input element is read once
     args = inputs[0] if isinstance(inputs[0], tuple) else inputs
@@ -115,15 +114,15 @@ def count_complexity(model, input_shape, forward=None) -> ComplexityReport:
     report = ComplexityReport()
     handles = []
     for name, cell in model.cells_and_names():
-        if not (isinstance(cell, COUNTED_TYPES + _global_pool_types()) or is_onednn_conv(cell)):
+        if not issubclass(stock_type(cell), COUNTED_TYPES + _global_pool_types()):
             continue
         params = sum(_numel(p.shape) for p in cell.get_parameters() if 'moving' not in p.name)
 
         def hook(cell, inputs, output, name=name, params=params):
             flops, macs = _layer_counts(cell, inputs, output)
             shape = tuple(output.shape) if hasattr(output, 'shape') else ()
-            report.layers.append(LayerCount(name, type(cell).__name__, flops, macs, params,
-                                            shape))
+            report.layers.append(LayerCount(name, stock_type(cell).__name__, flops, macs,
+                                            params, shape))
 
         handles.append(cell.register_forward_hook(hook))
     was_training = model.training

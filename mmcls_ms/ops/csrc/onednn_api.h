@@ -1,7 +1,7 @@
-// The part of oneDNN 3.x's C API that onednn_conv.cpp calls, declared here so that the
+// The part of oneDNN 3.x's C API that the kernels call, declared here so that the
 // build needs only a C++ compiler and MindSpore's own libdnnl.so.3 (no oneDNN headers).
 // Values and signatures are those of oneDNN 3.x's public headers (stable within major 3);
-// onednn_conv.py checks dnnl_version() before the kernels are used.
+// kernel_library.py checks dnnl_version() (kernels_abi_check) before the kernels are used.
 #pragma once
 #include <cstddef>
 #include <cstdint>

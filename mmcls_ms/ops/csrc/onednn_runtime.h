@@ -1,7 +1,8 @@
-// What the oneDNN custom ops share: the oneDNN engine and stream on our own thread pool,
-// scratch buffers, profiling, and the error guard.  Everything is inline, so the kernels of
+// What the CPU kernels share: the oneDNN engine and stream on our own thread pools, the
+// cores those pools may use, scratch buffers, profiling, and the error guard.  Everything is inline, so the kernels of
 // all source files share one runtime inside the library.
 #pragma once
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -44,7 +45,7 @@ struct Profile {
                                  "pooling", "batch_norm_relu"};
     for (int k = 0; k < kKinds; ++k) {
       if (!calls[k]) continue;
-      fprintf(stderr, "[mmcls_ms onednn conv] %-16s %7ld calls %9.3f s %5.2f cores", names[k],
+      fprintf(stderr, "[mmcls_ms cpu kernels] %-16s %7ld calls %9.3f s %5.2f cores", names[k],
               calls[k], seconds[k], cpu_seconds[k] / seconds[k]);
       if (gflop[k] > 0) fprintf(stderr, " %7.1f GFLOP/s", gflop[k] / seconds[k]);
       fprintf(stderr, "\n");
@@ -82,7 +83,45 @@ class Timed {
   std::chrono::steady_clock::time_point start_;
 };
 
-// A fork-join pool for oneDNN's THREADPOOL runtime: the calling thread works too.
+// The threads the kernels use (set by kernel_library.py from the CPU affinity and the cgroup
+// quota before the first kernel runs; 0: all hardware threads).
+inline int g_requested_threads = 0;
+
+// Helper threads free to join a parallel call, shared by all pools: the main pool and the
+// side pools (batch norm, optimizer) may run at once, and together they must not put more
+// threads to work than there are cores.  A call takes what is free (maybe none: then its
+// caller runs every task itself) and gives it back when done.
+class HelperBudget {
+ public:
+  void reset(int helpers) { free_.store(helpers); }
+  int take(int wanted) {
+    int free = free_.load();
+    for (;;) {
+      int got = std::min(wanted, std::max(free, 0));
+      if (got == 0) return 0;
+      if (free_.compare_exchange_weak(free, free - got)) {
+        int busy = busy_.fetch_add(got) + got;
+        for (int peak = peak_.load(); busy > peak && !peak_.compare_exchange_weak(peak, busy);) {
+        }
+        return got;
+      }
+    }
+  }
+  void give_back(int helpers) {
+    if (helpers == 0) return;
+    busy_.fetch_sub(helpers);
+    free_.fetch_add(helpers);
+  }
+  int peak() const { return peak_.load(); }
+
+ private:
+  std::atomic<int> free_{0}, busy_{0}, peak_{0};
+};
+inline HelperBudget g_helpers;
+
+// A fork-join pool for oneDNN's THREADPOOL runtime: the calling thread works too, helped by
+// as many of the pool's workers as the shared budget allows (oneDNN's threadpool kernels do
+// not need their tasks to run concurrently).
 class Pool : public ThreadpoolInterface {
  public:
   explicit Pool(int threads) : threads_(threads) {
@@ -103,7 +142,9 @@ class Pool : public ThreadpoolInterface {
   void wait() override {}
   void parallel_for(int n, const std::function<void(int, int)> &fn) override {
     if (n <= 0) return;
-    if (n == 1 || threads_ == 1 || inside_) {
+    int helpers = (n == 1 || threads_ == 1 || inside_)
+                      ? 0 : g_helpers.take(std::min(n, threads_) - 1);
+    if (helpers == 0) {
       bool was_inside = inside_;
       inside_ = true;
       for (int i = 0; i < n; ++i) fn(i, n);
@@ -114,6 +155,8 @@ class Pool : public ThreadpoolInterface {
       std::lock_guard<std::mutex> lock(mutex_);
       task_ = &fn;
       task_count_ = n;
+      helpers_allowed_ = helpers;
+      helpers_joined_ = 0;
       next_.store(0);
       finished_.store(0);
       ++generation_;
@@ -130,6 +173,7 @@ class Pool : public ThreadpoolInterface {
     // (A worker that had taken it but not yet an index could otherwise run the next
     // call's index 0 with this dead `fn`: seen as "stack smashing detected".)
     spin_until([&] { return active_.load(std::memory_order_acquire) == 0; });
+    g_helpers.give_back(helpers);
   }
 
  private:
@@ -163,7 +207,8 @@ class Pool : public ThreadpoolInterface {
         if (stopping_) return;
         task = task_;
         n = task_count_;
-        if (task == nullptr) continue;
+        if (task == nullptr || helpers_joined_ >= helpers_allowed_) continue;
+        ++helpers_joined_;
         active_.fetch_add(1, std::memory_order_relaxed);  // under the lock: the caller sees it
       }
       run_tasks(task, n);
@@ -179,6 +224,7 @@ class Pool : public ThreadpoolInterface {
   // guarded by mutex_: the call in progress, nullptr once its tasks are all done
   const std::function<void(int, int)> *task_ = nullptr;
   int task_count_ = 0;
+  int helpers_allowed_ = 0, helpers_joined_ = 0;  // workers that may join the call
   std::atomic<int> next_{0}, finished_{0};
   std::atomic<int> active_{0};  // workers inside the call in progress
   static inline thread_local bool inside_ = false;
@@ -189,9 +235,10 @@ struct Runtime {
   dnnl_stream_t stream = nullptr;
   std::unique_ptr<Pool> pool;
   Runtime() {
-    const char *env = getenv("MMCLS_MS_ONEDNN_THREADS");
-    int threads = env ? atoi(env) : static_cast<int>(std::thread::hardware_concurrency());
+    int threads = g_requested_threads > 0 ? g_requested_threads
+                                          : static_cast<int>(std::thread::hardware_concurrency());
     if (threads < 1) threads = 1;
+    g_helpers.reset(threads - 1);
     pool.reset(new Pool(threads));
     check(dnnl_threadpool_interop_set_max_concurrency(threads), "set_max_concurrency");
     check(dnnl_engine_create(&engine, DNNL_ENGINE_CPU, 0), "engine_create");
@@ -199,8 +246,13 @@ struct Runtime {
   }
 };
 
+inline std::atomic<bool> g_runtime_started{false};
+
 inline Runtime &runtime() {
-  static Runtime *instance = new Runtime();  // lives as long as the process
+  static Runtime *instance = [] {
+    g_runtime_started.store(true);
+    return new Runtime();  // lives as long as the process
+  }();
   return *instance;
 }
 
@@ -248,7 +300,9 @@ inline bool all_float32(int n, const char **dtypes) {
 
 // A pool and lock of their own, for kernels that need no scratch buffers: MindSpore may run
 // independent kernels of a step side by side (InceptionV3's branches), so such a kernel need
-// not wait for a convolution of another branch.  One per `Kind` (a tag type), for the process.
+// not wait for a convolution of another branch.  One per `Kind` (a tag type), for the process;
+// all pools draw their helpers from one budget (g_helpers), so side by side they still use
+// no more threads than the cores.
 struct SidePool {
   std::mutex lock;
   Pool pool{runtime().pool->get_num_threads()};
@@ -269,7 +323,7 @@ int guarded(const char *name, Fn fn, std::mutex &lock = g_mutex) {
     fn();
     return 0;
   } catch (const std::exception &err) {
-    fprintf(stderr, "[mmcls_ms onednn conv] %s: %s\n", name, err.what());
+    fprintf(stderr, "[mmcls_ms cpu kernels] %s: %s\n", name, err.what());
     return 2;
   }
 }

@@ -3,12 +3,12 @@
 MindSpore 2.10 runs ``nn.MaxPool2d`` and the padded ``nn.AvgPool2d`` on CPU
 with its own kernels (not oneDNN's), at about 1 GB/s: 10% of an InceptionV3
 inference step and 5% of a training step.  ``OneDNNPool2d`` runs oneDNN's
-pooling, forward and backward, on the same NCHW tensors.  With
-``MMCLS_MS_CONV_BACKEND=onednn`` it replaces the model's pools together with
-its convolutions (:func:`mmcls_ms.ops.onednn_conv.apply_conv_backend`).
+pooling, forward and backward, on the same NCHW tensors.  With the oneDNN
+backend it replaces the model's pools together with its convolutions
+(:func:`mmcls_ms.ops.backend.apply_backend`).
 
 Example:
-    >>> from mmcls_ms.ops.onednn_pool import use_onednn_pools
+    >>> from mmcls_ms.ops.pool2d import use_onednn_pools
     >>> n = use_onednn_pools(model)     # doctest: +SKIP
 """
 import functools
@@ -17,7 +17,7 @@ import numpy as np
 from mindspore import Tensor, nn, ops
 
 from mmcls_ms.utils.cells import replace_cells
-from .onednn_library import library_path
+from .kernel_library import library_path
 
 _ALGORITHMS = {'max': 0, 'avg_include_pad': 1, 'avg_exclude_pad': 2}
 
@@ -85,10 +85,13 @@ class OneDNNPool2d(nn.Cell):
             raise ValueError(f'OneDNNPool2d cannot replace this pool: {settings}')
         kernel, stride, padding, self.algorithm = settings
         self.settings = (*kernel, *stride, *padding)
-        # the settings are the shape of this tiny, never-read tensor (see onednn_conv)
+        # the settings are the shape of this tiny, never-read tensor (see conv2d.py)
         self.geometry = Tensor(np.zeros((*kernel, *stride, padding[0] + 1, padding[1] + 1,
                                          _ALGORITHMS[self.algorithm] + 1), np.uint8))
         self.pool = _pool_op(library_path())
+        object.__setattr__(self, 'stock_cell', pool)  # the cell it stands in for
+
+    float32_only = True  # the kernels take float32 tensors only
 
     def construct(self, x):
         return self.pool(x, self.geometry)

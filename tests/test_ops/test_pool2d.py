@@ -1,4 +1,4 @@
-"""mmcls_ms.ops.onednn_pool: oneDNN max/average pooling as a MindSpore custom op."""
+"""mmcls_ms.ops.pool2d: oneDNN max/average pooling as a MindSpore custom op."""
 import os.path as osp
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import mindspore as ms
 from mindspore import nn
 
-from mmcls_ms.ops.onednn_pool import OneDNNPool2d, use_onednn_pools
+from mmcls_ms.ops.pool2d import OneDNNPool2d, use_onednn_pools
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -62,9 +62,15 @@ def test_unsupported_pools_are_named_or_left_alone():
 def test_inception_v3_logits_unchanged(tmp_path):
     """All 13 pools of InceptionV3 (4 max, 9 padded average) swapped: same logits."""
     from mmcls_ms.apis import get_model
+    from mmcls_ms.ops.cpu_backend import select_conv_backend
     ms.set_context(mode=ms.GRAPH_MODE)
     ms.set_seed(0)
-    model = get_model(osp.join(REPO, 'configs', 'inception_v3', 'inception-v3_8xb32_in1k.py'))
+    select_conv_backend('mindspore')  # MindSpore's pools, to swap here
+    try:
+        model = get_model(osp.join(REPO, 'configs', 'inception_v3',
+                                   'inception-v3_8xb32_in1k.py'))
+    finally:
+        select_conv_backend('auto')
     model.set_train(False)
     x = ms.Tensor(np.random.default_rng(0).integers(0, 256, (2, 3, 96, 96)).astype(np.uint8))
     expected = model(x).asnumpy()

@@ -9,15 +9,15 @@ blocked kernels (``jit:avx512_core`` on AVX-512 CPUs) and the op reorders to and
 from NCHW around each call.  Forward, backward-data and backward-weights all
 go through it, so it trains as well as it infers.
 
-Turn it on for a whole process with ``MMCLS_MS_CONV_BACKEND=onednn`` (read when
-``mmcls_ms`` is imported, because the oneDNN ISA cap is per process).
+The models get it by default on CPU (``env_cfg.conv_backend``, see
+:mod:`mmcls_ms.ops.cpu_backend`; applied by :mod:`mmcls_ms.ops.backend`).
 ``MMCLS_MS_ONEDNN_PROFILE=1`` prints, at exit, the time spent in the kernels
 (with GFLOP/s) and in the layout reorders; ``MMCLS_MS_ONEDNN_VERBOSE=1`` the
 kernel oneDNN picked for each shape.  Building the kernels:
-:mod:`mmcls_ms.ops.onednn_library`.
+:mod:`mmcls_ms.ops.kernel_library`.
 
 Example:
-    >>> from mmcls_ms.ops.onednn_conv import use_onednn_convs
+    >>> from mmcls_ms.ops.conv2d import use_onednn_convs
     >>> n = use_onednn_convs(model)     # doctest: +SKIP
 """
 import functools
@@ -27,10 +27,8 @@ from mindspore import Tensor, nn, ops
 from mindspore import dtype as mstype
 
 from mmcls_ms.utils.cells import forget_compiled_graphs, replace_cells
-from mmcls_ms.ops.cpu_backend import ONEDNN_DECISION
-from .batch_norm_relu import relu_attribute, use_fused_bn_relu
-from .onednn_library import library_path
-from .onednn_pool import use_onednn_pools
+from .batch_norm_relu import relu_attribute
+from .kernel_library import library_path
 
 
 def _pair(value):
@@ -128,6 +126,18 @@ class OneDNNConv2d(nn.Cell):
         else:  # the kernel always adds a bias: a constant zero, not a parameter
             self.zero_bias = Tensor(np.zeros(conv.out_channels, np.float32))
         self.conv = _conv_ops(library_path())
+        # the cell it stands in for (not a child: its Parameters would get a second path)
+        object.__setattr__(self, 'stock_cell', conv)
+
+    float32_only = True  # the kernels take float32 tensors only
+
+    def stock_equivalent(self):
+        """MindSpore's ``nn.Conv2d`` computing the same, holding these Parameters
+        (with the bias a BN fold may have added, and the ReLU a fusion took in)."""
+        conv = self.stock_cell
+        if self.has_bias and not conv.has_bias:
+            conv.bias, conv.has_bias, conv.bias_add = self.bias, True, ops.BiasAdd()
+        return nn.SequentialCell([conv, nn.ReLU()]) if self.fused_relu else conv
 
     def _geometry(self):
         # the settings are the shape of this (tiny, never read) tensor; see _conv_ops
@@ -175,8 +185,8 @@ def use_onednn_convs(net, strict: bool = True) -> int:
         reason = supports(cell)
         if reason and strict:
             raise ValueError(f'{full_name}: the oneDNN convolution cannot run this conv '
-                             f"({reason}); unset MMCLS_MS_CONV_BACKEND to use MindSpore's "
-                             'convolutions')
+                             f"({reason}); set env_cfg.conv_backend='mindspore' (or 'auto') "
+                             "to use MindSpore's convolutions")
         return None if reason else OneDNNConv2d(cell)
     return replace_cells(net, replacement)
 
@@ -207,20 +217,3 @@ def fuse_relu_into_onednn_convs(model) -> int:
     if fused:
         forget_compiled_graphs(model)
     return fused
-
-
-def apply_conv_backend(net) -> int:
-    """Swap ``net``'s convolutions (and its max/average pools) to oneDNN's, and its
-    BatchNorm + ReLU pairs to the fused training kernel, when the process runs with
-    ``MMCLS_MS_CONV_BACKEND=onednn``; otherwise leave it alone.
-    Returns how many convolutions were swapped.
-
-    Example:
-        >>> apply_conv_backend(model)   # doctest: +SKIP
-        94
-    """
-    if ONEDNN_DECISION.conv_backend != 'onednn':
-        return 0
-    use_onednn_pools(net)
-    use_fused_bn_relu(net)
-    return use_onednn_convs(net)

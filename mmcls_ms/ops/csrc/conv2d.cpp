@@ -247,14 +247,3 @@ extern "C" int conv2d_backward(int nparam, void **params, int *ndims, int64_t **
                   static_cast<float *>(params[5]), static_cast<float *>(params[6]));
   });
 }
-
-// For the loader's check: 0 when MindSpore's oneDNN is one this file was written for.
-extern "C" int onednn_conv_abi_check(void) {
-  const dnnl_version_t *version = dnnl_version();
-  if (version->major != 3) return 1;
-  if (version->cpu_runtime != DNNL_RUNTIME_THREADPOOL) return 2;
-  return 0;
-}
-
-// MMCLS_MS_ONEDNN_PROFILE=1: print the totals so far (onednn_conv.py calls it at exit).
-extern "C" void onednn_conv_profile_report(void) { g_profile.report(); }
