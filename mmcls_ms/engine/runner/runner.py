@@ -263,7 +263,7 @@ class Runner:
     # ================================================================ training
     def _build_train_objects(self):
         from mindspore import nn
-        from .train_step import TrainStep
+        from .train_step import AccumulatingTrainStep, TrainStep
         train_cfg = dict(_need(self.train_cfg, 'train_cfg', 'training'))
         loader = self.train_dataloader
         if len(loader) == 0:
@@ -293,7 +293,9 @@ class Runner:
         if self.world_size > 1:
             reducer = nn.DistributedGradReducer(optimizer.parameters, mean=True,
                                                 degree=self.world_size)
-        self.train_step = TrainStep(
+        wrapper.initialize_count_status(self.train_loop.max_iters)
+        step_cls = AccumulatingTrainStep if wrapper.accumulative_counts > 1 else TrainStep
+        self.train_step = step_cls(
             self.model, optimizer, max_norm=wrapper.max_norm,
             loss_scale=wrapper.init_scale if wrapper.amp else 1.0,
             dynamic_scale=wrapper.amp and wrapper.dynamic,
@@ -388,9 +390,13 @@ class Runner:
 
     def run_train_step(self, batch) -> dict:
         from mindspore import Tensor
-        loss, finite = self.train_step(Tensor(batch['inputs']), Tensor(batch['gt_label']))
-        loss, finite = float(loss.asnumpy()), bool(finite.asnumpy())
         wrapper = self.optim_wrapper
+        args = (Tensor(batch['inputs']), Tensor(batch['gt_label']))
+        if wrapper.accumulative_counts > 1:
+            args += (Tensor(np.float32(wrapper.loss_factor(self.iter))),
+                     Tensor(wrapper.should_update(self.iter)))
+        loss, finite = self.train_step(*args)
+        loss, finite = float(loss.asnumpy()), bool(finite.asnumpy())
         if not finite or not math.isfinite(loss):
             if wrapper.amp and wrapper.dynamic:
                 scale = float(self.train_step.loss_scale.asnumpy())
