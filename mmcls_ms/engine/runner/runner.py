@@ -391,7 +391,11 @@ class Runner:
     def run_train_step(self, batch) -> dict:
         from mindspore import Tensor
         wrapper = self.optim_wrapper
-        args = (Tensor(batch['inputs']), Tensor(batch['gt_label']))
+        inputs, labels = batch['inputs'], batch['gt_label']
+        augment = getattr(getattr(self.model, 'data_preprocessor', None), 'augment', None)
+        if augment is not None:  # Mixup/CutMix; drawn from (seed, iteration): resumable
+            inputs, labels = augment(inputs, labels, np.random.default_rng([self.seed, self.iter]))
+        args = (Tensor(inputs), Tensor(labels))
         if wrapper.accumulative_counts > 1:
             args += (Tensor(np.float32(wrapper.loss_factor(self.iter))),
                      Tensor(wrapper.should_update(self.iter)))
