@@ -156,13 +156,15 @@ def test_val_loss_early_stopping_and_top_k(tiny_digits, tmp_path):
     work = str(tmp_path / 'run')
     hooks = [dict(type='TopKCheckpointHook', k=2, monitor='val_loss'),
              # an improvement of 100 is impossible: stops after patience validations
-             dict(type='EarlyStoppingHook', monitor='accuracy/top1', min_delta=100, patience=2)]
+             dict(type='EarlyStoppingHook', monitor='accuracy/top1', min_delta=100, patience=2),
+             dict(type='PreciseBNHook', num_samples=32, priority='ABOVE_NORMAL')]
     runner = run_training(root, work, epochs=4, hooks=hooks)
     assert runner.epoch == 3 and runner.iter == 3 * (n_train // 16)  # stopped after epoch 3
     metrics = runner.val_loop.last_metrics
     assert list(metrics)[-1] == 'val_loss' and 0 < metrics['val_loss'] < 10
     log_text = open(glob.glob(osp.join(work, '*', '*.log'))[0]).read()
     assert 'val_loss: ' in log_text and 'Early stopping:' in log_text
+    assert log_text.count('PreciseBN: BN statistics averaged over 2 batches') == 3
     scalars = glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))[0]
     val = [json.loads(line) for line in open(scalars) if 'val_loss' in line]
     assert [r['step'] for r in val] == [1, 2, 3]
