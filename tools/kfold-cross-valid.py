@@ -27,7 +27,7 @@ from mmcls_ms.engine.hooks.hook import Hook  # noqa: E402
 from mmcls_ms.registry import HOOKS  # noqa: E402
 from mmcls_ms.utils.cli import run_cli  # noqa: E402
 from mmcls_ms.utils.config import env_cfg_options, load_config  # noqa: E402
-from tools.train import merge_args  # noqa: E402
+from tools.train import add_training_options, merge_args  # noqa: E402
 
 EXP_INFO = 'kfold_exp.json'
 
@@ -42,19 +42,10 @@ def parse_args(argv=None):
                         'recorded in kfold_exp.json)')
     parser.add_argument('--resume', action='store_true',
                         help='continue from WORK_DIR/kfold_exp.json')
-    parser.add_argument('--amp', action='store_true',
-                        help='mixed precision with a dynamic loss scale')
-    parser.add_argument('--no-validate', action='store_true',
-                        help='do not validate during training')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the lr with the real global batch size')
     parser.add_argument('--no-pin-memory', action='store_true', help='accepted; no effect')
     parser.add_argument('--no-persistent-workers', action='store_true',
                         help='accepted; no effect')
-    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
-                        help='override config settings, e.g. train_cfg.max_epochs=2')
-    parser.add_argument('--launcher', choices=['none', 'msrun'], default='none',
-                        help='job launcher (tools/dist_train.sh uses msrun)')
+    add_training_options(parser)
     return parser.parse_args(argv)
 
 
