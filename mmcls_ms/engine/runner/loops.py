@@ -170,18 +170,20 @@ def validation_loss(runner, seen) -> Optional[float]:
     scores = np.concatenate([s for s, _ in seen])
     gts = np.concatenate([g for _, g in seen])
     keep = gts >= 0  # -1: unlabelled
-    if loss_module is None or not keep.any():
+    if loss_module is None:
         return None
-    log_scores = np.log(np.maximum(scores[keep], np.finfo(np.float32).tiny)).astype(np.float32)
-    value = loss_module(Tensor(log_scores), Tensor(gts[keep].astype(np.int32))).asnumpy()
-    count = int(keep.sum())
-    # a sum over this rank's samples, averaged over all ranks' samples below
-    reduction = getattr(loss_module, 'reduction', 'mean')
-    total = float(value.sum()) if reduction != 'mean' else float(value) * count
+    total, count = 0.0, int(keep.sum())
+    if count:
+        log_scores = np.log(np.maximum(scores[keep], np.finfo(np.float32).tiny))
+        value = loss_module(Tensor(log_scores.astype(np.float32)),
+                            Tensor(gts[keep].astype(np.int32))).asnumpy()
+        # a sum over this rank's samples, averaged over all ranks' samples below
+        reduction = getattr(loss_module, 'reduction', 'mean')
+        total = float(value.sum()) if reduction != 'mean' else float(value) * count
     sums = np.array([total, count], np.float64)
-    if runner.world_size > 1:
+    if runner.world_size > 1:  # every rank takes part, with or without labelled samples
         sums = dist.all_reduce_sum(sums)
-    return float(sums[0] / sums[1])
+    return float(sums[0] / sums[1]) if sums[1] else None
 
 
 def pad_batch(batch: dict, batch_size: int) -> dict:
