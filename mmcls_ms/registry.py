@@ -82,6 +82,7 @@ TRANSFORMS = _registry('transform', 'mmcls_ms.datasets', 'TRANSFORMS')
 
 # models: backbones, necks, heads, losses, classifiers and preprocessors alike
 MODELS = _registry('model', 'mmcls_ms.models', 'MODELS', build_func=_build_model)
+BATCH_AUGMENTS = _registry('batch augment', 'mmcls_ms.models', 'BATCH_AUGMENTS')
 
 # evaluation
 METRICS = _registry('metric', 'mmcls_ms.evaluation', 'METRICS')

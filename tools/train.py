@@ -24,6 +24,12 @@ def parse_args(argv=None):
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest one in the work_dir '
         'when no path is given')
+    add_training_options(parser)
+    return parser.parse_args(argv)
+
+
+def add_training_options(parser):
+    """The switches that train.py shares with kfold-cross-valid.py."""
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision with a dynamic loss scale')
     parser.add_argument('--no-validate', action='store_true',
@@ -35,7 +41,6 @@ def parse_args(argv=None):
                         "model.head.num_classes=10; lists as a=[1,2] or a='[(1,2)]'")
     parser.add_argument('--launcher', choices=['none', 'msrun'], default='none',
                         help='job launcher (tools/dist_train.sh uses msrun)')
-    return parser.parse_args(argv)
 
 
 def merge_args(cfg, args):

@@ -75,18 +75,26 @@ class EpochSource:
     """Random-access source for ``GeneratorDataset``: row ``k`` is sample
     ``indices[k]``, augmented for ``(seed, epoch)``."""
 
-    def __init__(self, dataset: Any, indices: Sequence[int], seed: int, epoch: int):
+    def __init__(self, dataset: Any, indices: Sequence[int], seed: int, epoch: int,
+                 copy_ids: Optional[Sequence[int]] = None, num_copies: int = 1):
         self.dataset = dataset
         self.indices = np.asarray(indices, np.int64)
         self.seed = seed
         self.epoch = epoch
+        # repeated augmentation: copy c of an image draws from epoch number
+        # epoch * num_copies + c, so the copies of one epoch differ
+        self.copy_ids = copy_ids
+        self.num_copies = num_copies
 
     def __len__(self):
         return len(self.indices)
 
     def __getitem__(self, k):
         idx = int(self.indices[k])
-        return collate_sample(self.dataset.prepare_data(idx, self.seed, self.epoch))
+        epoch = self.epoch
+        if self.copy_ids is not None:
+            epoch = epoch * self.num_copies + int(self.copy_ids[k])
+        return collate_sample(self.dataset.prepare_data(idx, self.seed, epoch))
 
 
 def stack_batch(rows: Sequence[dict]) -> dict:
@@ -248,8 +256,13 @@ class DataLoader:
         """Iterate the current epoch from batch ``start_batch`` (resume)."""
         if not 0 <= start_batch <= len(self):
             raise ValueError(f'start_batch {start_batch} is outside 0..{len(self)}.')
-        indices = self.epoch_indices()[start_batch * self.batch_size:]
-        source = EpochSource(self.dataset, indices, self.seed, self.epoch)
+        start = start_batch * self.batch_size
+        indices = self.epoch_indices()[start:]
+        copy_ids = None
+        if hasattr(self.sampler, 'copy_ids'):  # RepeatAugSampler
+            copy_ids = self.sampler.copy_ids()[start:start + len(indices)]
+        source = EpochSource(self.dataset, indices, self.seed, self.epoch, copy_ids,
+                             getattr(self.sampler, 'num_repeats', 1))
         if len(source) == 0:
             return iter(())
         # a sampler that pads (training) may repeat samples: fill a skipped

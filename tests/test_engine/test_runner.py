@@ -44,7 +44,7 @@ def test_train_val_test_and_logs(tiny_digits, tmp_path):
     runner = Runner.from_cfg(cfg)
     runner.train()
     last_val = runner.val_loop.last_metrics
-    assert set(last_val) == {'accuracy/top1'}
+    assert set(last_val) == {'accuracy/top1', 'val_loss'}
     assert 0.0 <= last_val['accuracy/top1'] <= 100.0
     # the final val top-1 counts every one of the 49 val images once
     assert last_val['accuracy/top1'] * n_val / 100 == pytest.approx(

@@ -1,3 +1,4 @@
 from .default_sampler import DefaultSampler, InfiniteSampler
+from .repeat_aug import RepeatAugSampler
 
-__all__ = ['DefaultSampler', 'InfiniteSampler']
+__all__ = ['DefaultSampler', 'InfiniteSampler', 'RepeatAugSampler']

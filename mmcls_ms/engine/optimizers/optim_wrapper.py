@@ -3,8 +3,12 @@
 They hold what the compiled training step needs besides the optimizer:
 gradient clipping and, for mixed precision, the loss scale.
 
-- ``OptimWrapper(optimizer, clip_grad=None)``: ``clip_grad=dict(max_norm=..)``
-  clips the global L2 norm of the gradients.
+- ``OptimWrapper(optimizer, clip_grad=None, accumulative_counts=1)``:
+  ``clip_grad=dict(max_norm=..)`` clips the global L2 norm of the gradients;
+  ``accumulative_counts=N`` sums the gradients of N iterations (each loss
+  divided by N) and updates once, with mmengine's bookkeeping: the count runs
+  over the whole training, and the last incomplete group of the training is
+  divided by its real size and still updates.
 - ``AmpOptimWrapper(optimizer, loss_scale='dynamic', dtype='float16')``: runs
   the network in half precision (MindSpore ``amp_level`` O2: BN and the loss
   stay fp32) with a static (a number) or dynamic loss scale.  On CPU, where
@@ -28,9 +32,10 @@ class OptimWrapper:
 
     def __init__(self, optimizer, clip_grad: Optional[dict] = None,
                  accumulative_counts: int = 1):
-        if accumulative_counts != 1:
-            raise ValueError('optim_wrapper.accumulative_counts other than 1 is not supported; '
-                             'raise the batch size or use more devices instead.')
+        if (isinstance(accumulative_counts, bool) or not isinstance(accumulative_counts, int)
+                or accumulative_counts < 1):
+            raise ValueError('optim_wrapper.accumulative_counts must be an int >= 1 (the '
+                             f'iterations summed per update), got {accumulative_counts!r}.')
         if clip_grad is not None:
             clip_grad = dict(clip_grad)
             if clip_grad.pop('type', 'norm') != 'norm' or 'max_norm' not in clip_grad:
@@ -40,6 +45,41 @@ class OptimWrapper:
                 raise ValueError('optim_wrapper.clip_grad: only norm_type=2 is supported.')
         self.optimizer = optimizer
         self.clip_grad = clip_grad
+        self.accumulative_counts = accumulative_counts
+        self.max_counts = None
+
+    def initialize_count_status(self, max_counts: int) -> None:
+        """Set the number of iterations of the whole training (mmengine's
+        ``max_counts``), which decides the size of the last group."""
+        self.max_counts = int(max_counts)
+
+    def loss_factor(self, count: int) -> float:
+        """What the loss of iteration ``count`` (0-based, over the whole
+        training) is divided by: N, or the size of the last, incomplete group.
+
+        Example:
+            >>> w = OptimWrapper(None, accumulative_counts=3)
+            >>> w.initialize_count_status(20)
+            >>> w.loss_factor(17), w.loss_factor(18)
+            (3, 2)
+        """
+        n = self.accumulative_counts
+        if n == 1 or self.max_counts is None:
+            return n
+        remainder = self.max_counts % n
+        return n if count < self.max_counts - remainder else remainder
+
+    def should_update(self, count: int) -> bool:
+        """Whether iteration ``count`` (0-based) ends a group and updates.
+
+        Example:
+            >>> w = OptimWrapper(None, accumulative_counts=3)
+            >>> w.initialize_count_status(20)
+            >>> [c for c in range(20) if w.should_update(c)][-2:]
+            [17, 19]
+        """
+        done = count + 1
+        return done % self.accumulative_counts == 0 or done == self.max_counts
 
     @property
     def max_norm(self) -> Optional[float]:

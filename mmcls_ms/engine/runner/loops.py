@@ -6,6 +6,8 @@ the compiled steps and the state.  Hook call order and the meaning of
 ``runner.iter`` is still the index of the finished iteration, and validation
 after an epoch sees ``runner.epoch`` already advanced (1-based).
 """
+from typing import Optional
+
 import numpy as np
 
 from mmcls_ms.registry import LOOPS
@@ -27,11 +29,12 @@ class EpochBasedTrainLoop:
         self.max_iters = max_epochs * len(dataloader)
         self.val_begin = val_begin
         self.val_interval = val_interval
+        self.stop_training = False  # set by EarlyStoppingHook
 
     def run(self):
         runner = self.runner
         runner.call_hook('before_train')
-        while runner.epoch < self.max_epochs:
+        while runner.epoch < self.max_epochs and not self.stop_training:
             self.run_epoch()
             if self._should_validate():
                 runner.val_loop.run()
@@ -75,6 +78,7 @@ class IterBasedTrainLoop:
         self.max_epochs = -(-max_iters // len(dataloader))
         self.val_begin = val_begin
         self.val_interval = val_interval
+        self.stop_training = False  # set by EarlyStoppingHook
 
     def run(self):
         runner = self.runner
@@ -82,11 +86,11 @@ class IterBasedTrainLoop:
         runner.call_hook('before_train_epoch')
         runner.model.set_train(True)
         epoch_len = len(self.dataloader)
-        while runner.iter < self.max_iters:
+        while runner.iter < self.max_iters and not self.stop_training:
             runner.epoch, start = divmod(runner.iter, epoch_len)
             self.dataloader.set_epoch(runner.epoch)
             for batch_idx, batch in enumerate(self.dataloader.iter_from(start), start):
-                if runner.iter >= self.max_iters:
+                if runner.iter >= self.max_iters or self.stop_training:
                     break
                 runner.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=batch)
                 outputs = runner.run_train_step(batch)
@@ -120,13 +124,20 @@ class _EvalLoop:
         runner.call_hook(f'before_{mode}')
         runner.call_hook(f'before_{mode}_epoch')
         self.evaluator.reset()
+        seen = []
         for batch_idx, batch in enumerate(self.dataloader):
             runner.call_hook(f'before_{mode}_iter', batch_idx=batch_idx, data_batch=batch)
             scores, labels = runner.run_predict_step(batch)
             self.evaluator.process(scores, labels, batch['gt_label'], batch['sample_idx'])
+            if mode == 'val':
+                seen.append((scores, batch['gt_label']))
             runner.call_hook(f'after_{mode}_iter', batch_idx=batch_idx, data_batch=batch,
                              outputs=(scores, labels))
         metrics = self.evaluator.evaluate()
+        if seen:
+            val_loss = validation_loss(runner, seen)
+            if val_loss is not None:
+                metrics['val_loss'] = val_loss
         self.last_metrics = metrics
         runner.call_hook(f'after_{mode}_epoch', metrics=metrics)
         runner.call_hook(f'after_{mode}')
@@ -141,6 +152,38 @@ class ValLoop(_EvalLoop):
 @LOOPS.register_module()
 class TestLoop(_EvalLoop):
     mode = 'test'
+
+
+def validation_loss(runner, seen) -> Optional[float]:
+    """The head's loss over the validation set (all ranks), from the predicted
+    softmax scores: a softmax cross entropy (plain, smoothed or soft) depends
+    on the logits only through ``log_softmax``, and ``log(softmax(z))`` has
+    the same ``log_softmax`` as ``z``.  None when the model has no loss module
+    or the data no labels.
+
+    Example:
+        >>> metrics['val_loss'] = validation_loss(runner, [(scores, gt_labels)])  # doctest: +SKIP
+    """
+    from mindspore import Tensor
+    from . import dist
+    loss_module = getattr(getattr(runner.model, 'head', None), 'loss_module', None)
+    scores = np.concatenate([s for s, _ in seen])
+    gts = np.concatenate([g for _, g in seen])
+    keep = gts >= 0  # -1: unlabelled
+    if loss_module is None:
+        return None
+    total, count = 0.0, int(keep.sum())
+    if count:
+        log_scores = np.log(np.maximum(scores[keep], np.finfo(np.float32).tiny))
+        value = loss_module(Tensor(log_scores.astype(np.float32)),
+                            Tensor(gts[keep].astype(np.int32))).asnumpy()
+        # a sum over this rank's samples, averaged over all ranks' samples below
+        reduction = getattr(loss_module, 'reduction', 'mean')
+        total = float(value.sum()) if reduction != 'mean' else float(value) * count
+    sums = np.array([total, count], np.float64)
+    if runner.world_size > 1:  # every rank takes part, with or without labelled samples
+        sums = dist.all_reduce_sum(sums)
+    return float(sums[0] / sums[1]) if sums[1] else None
 
 
 def pad_batch(batch: dict, batch_size: int) -> dict:

@@ -50,7 +50,7 @@ from ..schedulers import ParamGroups, build_param_schedulers
 from . import dist
 from .config_keys import DEFAULT_HOOKS, SCHEMA_KEYS, check_config_keys
 from .loops import EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop, ValLoop, pad_batch
-from .train_step import PredictStep, TrainStep
+from .train_step import AccumulatingTrainStep, PredictStep, TrainStep
 from .work_dir_lock import WorkDirBusyError, acquire_work_dir, release_work_dir
 
 
@@ -326,7 +326,9 @@ class Runner:
         if self.world_size > 1:
             reducer = nn.DistributedGradReducer(optimizer.parameters, mean=True,
                                                 degree=self.world_size)
-        self.train_step = TrainStep(
+        wrapper.initialize_count_status(self.train_loop.max_iters)
+        step_cls = AccumulatingTrainStep if wrapper.accumulative_counts > 1 else TrainStep
+        self.train_step = step_cls(
             self.model, optimizer, max_norm=wrapper.max_norm,
             loss_scale=wrapper.init_scale if wrapper.amp else 1.0,
             dynamic_scale=wrapper.amp and wrapper.dynamic,
@@ -429,9 +431,17 @@ class Runner:
 
     def run_train_step(self, batch) -> dict:
         set_dropout_step(self.seed, self.iter)
-        loss, finite = self.train_step(Tensor(batch['inputs']), Tensor(batch['gt_label']))
-        loss, finite = float(loss.asnumpy()), bool(finite.asnumpy())
         wrapper = self.optim_wrapper
+        inputs, labels = batch['inputs'], batch['gt_label']
+        augment = getattr(getattr(self.model, 'data_preprocessor', None), 'augment', None)
+        if augment is not None:  # Mixup/CutMix; drawn from (seed, iteration): resumable
+            inputs, labels = augment(inputs, labels, np.random.default_rng([self.seed, self.iter]))
+        args = (Tensor(inputs), Tensor(labels))
+        if wrapper.accumulative_counts > 1:
+            args += (Tensor(np.float32(wrapper.loss_factor(self.iter))),
+                     Tensor(wrapper.should_update(self.iter)))
+        loss, finite = self.train_step(*args)
+        loss, finite = float(loss.asnumpy()), bool(finite.asnumpy())
         if not finite or not math.isfinite(loss):
             if wrapper.amp and wrapper.dynamic:
                 scale = float(self.train_step.loss_scale.asnumpy())

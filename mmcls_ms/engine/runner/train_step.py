@@ -104,9 +104,13 @@ class TrainStep(nn.Cell):
 
     def construct(self, inputs, labels):
         loss = self.loss_cell(inputs, labels)
-        scale = self.loss_scale
-        sens = ops.ones_like(loss) * ops.cast(scale, loss.dtype)
+        sens = ops.ones_like(loss) * ops.cast(self.loss_scale, loss.dtype)
         grads = self.grad(self.loss_cell, self.weights)(inputs, labels, sens)
+        return self._apply(loss, grads)
+
+    def _apply(self, loss, grads):
+        """All-reduce, unscale, clip and update with ``grads``; ``(loss, finite)``."""
+        scale = self.loss_scale
         if self.use_reducer:
             grads = self.grad_reducer(grads)
         if self.unscale:
@@ -135,6 +139,55 @@ class TrainStep(nn.Cell):
             ops.assign(self.loss_scale, ops.maximum(self.loss_scale * self.backoff_factor, 1.0))
             out = ops.assign(self.good_steps, self.good_steps * 0)
         return out
+
+
+_accumulate = ops.MultitypeFuncGraph('accumulate')
+
+
+@_accumulate.register('Tensor', 'Tensor')
+def _accumulate_grad(total, grad):
+    return ops.assign_add(total, ops.cast(grad, total.dtype))
+
+
+_clear = ops.MultitypeFuncGraph('clear')
+
+
+@_clear.register('Tensor')
+def _clear_grad(total):
+    return ops.assign(total, ops.zeros_like(total))
+
+
+class AccumulatingTrainStep(TrainStep):
+    """``TrainStep`` with gradient accumulation (``optim_wrapper.accumulative_counts``).
+
+    Each call adds ``grad(loss * scale / loss_factor)`` to a buffer per
+    parameter; a call with ``update=True`` then all-reduces, unscales, clips
+    and applies the summed gradients and clears the buffers, all in the
+    compiled graph.  The caller feeds ``loss_factor`` and ``update``
+    (``OptimWrapper.loss_factor`` / ``should_update``).  The buffers are
+    training state: a checkpoint written inside a group resumes exactly.
+
+    Example:
+        >>> step = AccumulatingTrainStep(model, SGD(model.trainable_params(), lr=0.1))  # doctest: +SKIP
+        >>> loss, finite = step(images, labels, Tensor(4.0), Tensor(False))           # doctest: +SKIP
+    """
+
+    def __init__(self, model, optimizer, **kwargs):
+        super().__init__(model, optimizer, **kwargs)
+        self.accum_grads = self.weights.clone(prefix='accum_grads', init='zeros')
+
+    def construct(self, inputs, labels, loss_factor, update):
+        loss = self.loss_cell(inputs, labels)
+        factor = ops.cast(self.loss_scale / loss_factor, loss.dtype)
+        sens = ops.ones_like(loss) * factor
+        grads = self.grad(self.loss_cell, self.weights)(inputs, labels, sens)
+        loss = ops.depend(loss, self.hyper_map(_accumulate, self.accum_grads, grads))
+        finite = ops.isfinite(loss)
+        if update:
+            loss, finite = self._apply(loss, self.accum_grads)
+            # after the update has read the sums (side effects run in program order)
+            loss = ops.depend(loss, self.hyper_map(_clear, self.accum_grads))
+        return loss, finite
 
 
 class PredictStep(nn.Cell):

@@ -30,8 +30,9 @@ class ImageClassifier(nn.Cell):
         head: head config or None (then ``construct`` returns the features).
         pretrained: mmpretrain's deprecated alias of
             ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``.
-        train_cfg: mmpretrain batch augments; only None / an empty dict is
-            supported.
+        train_cfg: mmpretrain's batch augments, ``dict(augments=[...],
+            probs=...)``; handed to the data preprocessor as its
+            ``batch_augments`` (an explicit one there wins).
         data_preprocessor: ``ClsDataPreprocessor`` config; ``type`` may be
             omitted.  Default: cast to float32 only.
         init_cfg: mmengine's init_cfg (e.g. ``dict(type='Pretrained',
@@ -56,14 +57,16 @@ class ImageClassifier(nn.Cell):
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         # applied by init_weights() when training starts
         self.init_cfg = init_cfg_of(init_cfg, type(self).__name__)
-        if train_cfg:
-            raise ValueError(f'ImageClassifier train_cfg={train_cfg} (batch augments '
-                             'such as Mixup/CutMix) is not supported yet; remove it')
         if data_preprocessor is None:
             data_preprocessor = dict(type='ClsDataPreprocessor')
-        elif isinstance(data_preprocessor, dict):
+        if isinstance(data_preprocessor, dict):
             data_preprocessor = dict(data_preprocessor)
             data_preprocessor.setdefault('type', 'ClsDataPreprocessor')
+            if train_cfg:
+                data_preprocessor.setdefault('batch_augments', dict(train_cfg))
+        elif train_cfg:
+            raise ValueError('ImageClassifier train_cfg (batch augments) needs the data '
+                             'preprocessor as a config dict, not a built Cell.')
         self.data_preprocessor = build_model_part(data_preprocessor,
                                                   'ImageClassifier data_preprocessor')
         self.backbone = build_model_part(backbone, 'ImageClassifier backbone')
@@ -71,6 +74,14 @@ class ImageClassifier(nn.Cell):
         self.head = build_model_part(head, 'ImageClassifier head')
         self.with_neck = self.neck is not None
         self.with_head = self.head is not None
+        pre = self.data_preprocessor
+        if getattr(pre, 'batch_augments', None) and pre.num_classes is None:
+            # mmpretrain's base configs set it; here the model's output width also does
+            width = getattr(self.head, 'num_classes', None)
+            if not isinstance(width, int) or width < 1:
+                width = getattr(self.backbone, 'num_classes', None)
+            if isinstance(width, int) and width > 0:
+                pre.num_classes = width
 
     def extract_feat(self, inputs, stage='neck'):
         """Features after ``stage``: 'backbone', 'neck' (the default; the

@@ -2,7 +2,8 @@
 
 With smoothing ``eps`` the target is ``(1 - eps) * one_hot + eps / C``, the
 convention of ``torch.nn.functional.cross_entropy(label_smoothing=eps)`` and
-of MindCV's ``CrossEntropySmooth``.
+of MindCV's ``CrossEntropySmooth``.  Labels are int class indices ``(N,)`` or
+soft targets ``(N, C)`` (Mixup/CutMix), as with torch's cross entropy.
 """
 import numpy as np
 import mindspore as ms
@@ -27,8 +28,9 @@ class CrossEntropyLoss(nn.Cell):
         class_weight: optional per-class weights (a sample's loss is scaled by
             the weight of its label; 'mean' still divides by the batch size,
             as mmpretrain does).
-        use_sigmoid, use_soft: mmpretrain's multi-label and soft-target modes;
-            only the defaults (False) are supported.
+        use_soft: mmpretrain's soft-target mode; soft ``(N, C)`` targets
+            work with either value (they are what batch augments produce).
+        use_sigmoid: mmpretrain's multi-label mode; not supported.
 
     Example:
         >>> import numpy as np, mindspore as ms
@@ -41,8 +43,8 @@ class CrossEntropyLoss(nn.Cell):
     def __init__(self, use_sigmoid=False, use_soft=False, reduction='mean', loss_weight=1.0,
                  class_weight=None, label_smoothing=0.0, pos_weight=None):
         super().__init__()
-        if use_sigmoid or use_soft or pos_weight is not None:
-            raise ValueError('CrossEntropyLoss(use_sigmoid/use_soft/pos_weight) is not '
+        if use_sigmoid or pos_weight is not None:
+            raise ValueError('CrossEntropyLoss(use_sigmoid/pos_weight) is not '
                              'supported by mmcls_ms (single-label only)')
         if reduction not in ('mean', 'sum', 'none'):
             raise ValueError(f"CrossEntropyLoss reduction must be 'mean', 'sum' or 'none', "
@@ -50,6 +52,7 @@ class CrossEntropyLoss(nn.Cell):
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f'CrossEntropyLoss label_smoothing must be in [0, 1), '
                              f'got {label_smoothing}')
+        self.use_soft = bool(use_soft)
         self.reduction = reduction
         self.loss_weight = float(loss_weight)
         self.label_smoothing = float(label_smoothing)
@@ -58,13 +61,20 @@ class CrossEntropyLoss(nn.Cell):
 
     def construct(self, cls_score, label):
         num_classes = cls_score.shape[-1]
-        one_hot = ops.one_hot(label.astype(ms.int32), num_classes,
-                              ms.Tensor(1.0, ms.float32), ms.Tensor(0.0, ms.float32))
+        soft = label.ndim == 2  # a constant of the compiled graph
+        if soft:
+            one_hot = label.astype(ms.float32)
+        else:
+            one_hot = ops.one_hot(label.astype(ms.int32), num_classes,
+                                  ms.Tensor(1.0, ms.float32), ms.Tensor(0.0, ms.float32))
         target = one_hot
         if self.label_smoothing > 0:
             target = one_hot * (1.0 - self.label_smoothing) + self.label_smoothing / num_classes
-        loss = soft_cross_entropy(cls_score, target)
-        if self.class_weight is not None:
+        if soft and self.class_weight is not None:  # mmpretrain: weight inside the sum
+            loss = soft_cross_entropy(cls_score, target * self.class_weight)
+        else:
+            loss = soft_cross_entropy(cls_score, target)
+        if not soft and self.class_weight is not None:
             loss = loss * (one_hot * self.class_weight).sum(axis=-1)
         if self.reduction == 'mean':
             loss = loss.mean()

@@ -5,6 +5,9 @@ Modes (``eps`` = ``label_smooth_val``, ``C`` classes):
 * ``'original'``: ``(1 - eps) * one_hot + eps / C`` (same as
   ``CrossEntropyLoss(label_smoothing=eps)``);
 * ``'classy_vision'``: ``(one_hot + eps / C) / (1 + eps)``.
+
+Soft targets ``(N, C)`` (Mixup/CutMix) take the place of ``one_hot``, as in
+mmpretrain.
 """
 import mindspore as ms
 from mindspore import nn, ops
@@ -50,8 +53,11 @@ class LabelSmoothLoss(nn.Cell):
         num_classes = cls_score.shape[-1]
         if self.num_classes is not None and self.num_classes != num_classes:
             raise ValueError('LabelSmoothLoss num_classes does not match the score width')
-        one_hot = ops.one_hot(label.astype(ms.int32), num_classes,
-                              ms.Tensor(1.0, ms.float32), ms.Tensor(0.0, ms.float32))
+        if label.ndim == 2:  # soft targets pass through; a constant of the graph
+            one_hot = label.astype(ms.float32)
+        else:
+            one_hot = ops.one_hot(label.astype(ms.int32), num_classes,
+                                  ms.Tensor(1.0, ms.float32), ms.Tensor(0.0, ms.float32))
         if self.mode == 'original':
             target = one_hot * (1.0 - self.eps) + self.eps / num_classes
         else:

@@ -26,19 +26,29 @@ class ClsDataPreprocessor(nn.Cell):
         mean: per-channel mean in input units (0-255 for uint8), or None.
         std: per-channel std, or None.  Without mean/std it only casts.
         to_rgb: reverse the channel order (images load as BGR).
-        num_classes: accepted for mmpretrain config compatibility (its batch
-            augments use it); unused here.
+        num_classes: the width of the one-hot targets of batch augments
+            (default: the head's ``num_classes``).
+        batch_augments: ``dict(augments=[...], probs=None)``, mmpretrain's
+            ``model.train_cfg``: Mixup / CutMix on training batches, applied
+            by :meth:`augment` before the batch enters the compiled step.
     """
 
-    def __init__(self, mean=None, std=None, to_rgb=False, num_classes=None, **unused):
+    def __init__(self, mean=None, std=None, to_rgb=False, num_classes=None,
+                 batch_augments=None, **unused):
         super().__init__()
-        allowed_unused = {'batch_augments', 'pad_value', 'to_onehot'}
+        allowed_unused = {'pad_value', 'to_onehot'}
         if set(unused) - allowed_unused:
             raise TypeError(f'ClsDataPreprocessor got unknown arguments {sorted(unused)}; '
-                            'it takes mean, std, to_rgb, num_classes')
-        if unused.get('batch_augments'):
-            raise ValueError('ClsDataPreprocessor(batch_augments=...) (Mixup/CutMix) '
-                             'is not supported by mmcls_ms yet; remove it from the config')
+                            'it takes mean, std, to_rgb, num_classes, batch_augments')
+        self.batch_augments = None
+        if batch_augments:
+            from .batch_augments import RandomBatchAugment
+            batch_augments = dict(batch_augments)
+            unknown = set(batch_augments) - {'augments', 'probs'}
+            if unknown or 'augments' not in batch_augments:
+                raise ValueError('model.train_cfg (batch augments) takes `augments` and '
+                                 f'`probs`, got keys {sorted(batch_augments)}.')
+            self.batch_augments = RandomBatchAugment(**batch_augments)
         if (mean is None) != (std is None):
             raise ValueError('ClsDataPreprocessor needs both mean and std, or neither; '
                              f'got mean={mean}, std={std}')
@@ -59,6 +69,27 @@ class ClsDataPreprocessor(nn.Cell):
         else:
             self.mean = None
             self.std = None
+
+    def augment(self, inputs: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
+        """The training batch after the batch augments: float32 raw-pixel
+        inputs and float32 soft targets ``(N, num_classes)``.  Without batch
+        augments, ``(inputs, labels)`` unchanged.
+
+        Example:
+            >>> pre = ClsDataPreprocessor(num_classes=3, batch_augments=dict(
+            ...     augments=[dict(type='Mixup', alpha=1.0)]))
+            >>> x, t = pre.augment(np.zeros((2, 3, 4, 4), np.uint8), np.array([0, 2]),
+            ...                    np.random.default_rng(0))
+            >>> t.shape
+            (2, 3)
+        """
+        if self.batch_augments is None:
+            return inputs, labels
+        if self.num_classes is None:
+            raise ValueError('Batch augments need the number of classes: set '
+                             'model.data_preprocessor.num_classes (or the head\'s num_classes).')
+        from .batch_augments import labels_to_onehot
+        return self.batch_augments(inputs, labels_to_onehot(labels, self.num_classes), rng)
 
     def construct(self, inputs):
         x = inputs

@@ -1,0 +1,292 @@
+"""Dataset wrappers with mmengine's / mmpretrain's names and index maps:
+``RepeatDataset``, ``ClassBalancedDataset``, ``ConcatDataset`` and ``KFoldDataset``.
+
+Each wrapper maps its index to ``(inner dataset, inner index)`` and reports its
+own index as ``sample_idx``.  Augmentation is seeded per sample by
+``(seed, epoch, sample_idx)`` (see ``base_dataset.sample_rng``); so that the
+copies of one image within an epoch are augmented differently, a wrapper hands
+the inner dataset a distinct epoch number per copy.
+
+Example:
+    >>> ds = DATASETS.build(dict(type='RepeatDataset', times=3, dataset=dict(
+    ...     type='Digits', split='val', pipeline=[])))  # doctest: +SKIP
+    >>> len(ds) == 3 * len(ds.dataset)                  # doctest: +SKIP
+    True
+"""
+import bisect
+import math
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from mmcls_ms.registry import DATASETS
+
+
+def build_inner(dataset, wrapper: str):
+    """A dataset config or object -> a non-empty dataset."""
+    if isinstance(dataset, dict):
+        dataset = DATASETS.build(dataset)
+    if len(dataset) == 0:
+        raise ValueError(f'{wrapper}: the wrapped dataset ({type(dataset).__name__}) is empty; '
+                         'check its data_root / ann_file.')
+    return dataset
+
+
+class _IndexMapWrapper:
+    """A wrapper whose item ``i`` is item ``index_map[i]`` of one inner dataset,
+    copy number ``copy_ids[i]`` (its augmentation stream) of at most
+    ``num_copies`` per epoch."""
+
+    def __init__(self, dataset, index_map: np.ndarray, copy_ids: np.ndarray, num_copies: int):
+        self.dataset = dataset
+        self.index_map = np.asarray(index_map, np.int64)
+        self.copy_ids = np.asarray(copy_ids, np.int64)
+        self.num_copies = int(num_copies)
+
+    def __len__(self):
+        return len(self.index_map)
+
+    @property
+    def metainfo(self):
+        return self.dataset.metainfo
+
+    @property
+    def classes(self):
+        return self.metainfo.get('classes')
+
+    CLASSES = classes
+
+    def full_init(self):
+        """Kept for mmengine's ``lazy_init`` protocol; the wrapper is built eagerly."""
+
+    def _check_index(self, idx):
+        if not -len(self) <= idx < len(self):
+            raise IndexError(f'{type(self).__name__} index {idx} is out of range '
+                             f'(length {len(self)}).')
+        return idx % len(self)
+
+    def get_data_info(self, idx):
+        idx = self._check_index(idx)
+        info = self.dataset.get_data_info(int(self.index_map[idx]))
+        info['sample_idx'] = idx
+        return info
+
+    def get_cat_ids(self, idx):
+        return self.dataset.get_cat_ids(int(self.index_map[self._check_index(idx)]))
+
+    def get_gt_labels(self):
+        return np.asarray(self.dataset.get_gt_labels())[self.index_map]
+
+    def prepare_data(self, idx, seed=0, epoch=0):
+        idx = self._check_index(idx)
+        copy_epoch = epoch * self.num_copies + int(self.copy_ids[idx])
+        out = self.dataset.prepare_data(int(self.index_map[idx]), seed, copy_epoch)
+        if isinstance(out, dict):
+            out['sample_idx'] = idx
+        return out
+
+    def __getitem__(self, idx):
+        return self.prepare_data(idx)
+
+    def get_subset(self, indices):
+        raise NotImplementedError(f'{type(self).__name__} has no get_subset (as in mmengine); '
+                                  'subset the wrapped dataset instead.')
+
+
+@DATASETS.register_module()
+class RepeatDataset(_IndexMapWrapper):
+    """The dataset ``times`` times over: index ``i`` is sample ``i % len(dataset)``
+    (for 4 samples and ``times=2``, ``index_map`` is ``[0, 1, 2, 3, 0, 1, 2, 3]``)."""
+
+    def __init__(self, dataset, times: int, lazy_init: bool = False):
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ValueError(f'RepeatDataset times must be an int >= 1, got {times!r}.')
+        self.times = times
+        dataset = build_inner(dataset, 'RepeatDataset')
+        n = len(dataset)
+        super().__init__(dataset, np.tile(np.arange(n), times), np.repeat(np.arange(times), n),
+                         times)
+
+
+def repeat_factors(dataset, oversample_thr: float) -> np.ndarray:
+    """mmengine's per-image repeat factor: ``max(1, sqrt(thr / f(c)))`` over the
+    image's categories, ``f(c)`` the share of images containing ``c``.
+
+    Example:
+        >>> class Five:  # 4 images of class 0, 1 of class 1
+        ...     def __len__(self): return 5
+        ...     def get_cat_ids(self, i): return [0 if i < 4 else 1]
+        >>> repeat_factors(Five(), 0.5).round(3).tolist()
+        [1.0, 1.0, 1.0, 1.0, 1.581]
+    """
+    cats = [set(dataset.get_cat_ids(i)) for i in range(len(dataset))]
+    counts = {}
+    for cat_ids in cats:
+        for c in cat_ids:
+            counts[c] = counts.get(c, 0) + 1
+    n = len(dataset)
+    cat_factor = {c: max(1.0, math.sqrt(oversample_thr / (k / n))) for c, k in counts.items()}
+    return np.array([max((cat_factor[c] for c in cat_ids), default=1.0) for cat_ids in cats])
+
+
+@DATASETS.register_module()
+class ClassBalancedDataset(_IndexMapWrapper):
+    """Repeat images of rare classes (Gupta et al., LVIS): each image appears
+    ``ceil(r)`` times in its original order, ``r`` from :func:`repeat_factors`.
+
+    Args:
+        dataset: the dataset config or object.
+        oversample_thr: classes whose share of images is below it are
+            oversampled; in (0, 1].
+    """
+
+    def __init__(self, dataset, oversample_thr: float, lazy_init: bool = False):
+        if (isinstance(oversample_thr, bool) or not isinstance(oversample_thr, (int, float))
+                or not 0 < oversample_thr <= 1):
+            raise ValueError('ClassBalancedDataset oversample_thr must be in (0, 1] (a share '
+                             f'of the images), got {oversample_thr!r}.')
+        self.oversample_thr = float(oversample_thr)
+        dataset = build_inner(dataset, 'ClassBalancedDataset')
+        self.repeat_factors = repeat_factors(dataset, self.oversample_thr)
+        repeats = np.ceil(self.repeat_factors).astype(np.int64)
+        index_map = np.repeat(np.arange(len(dataset)), repeats)
+        copy_ids = np.concatenate([np.arange(r) for r in repeats])
+        super().__init__(dataset, index_map, copy_ids, int(repeats.max()))
+
+
+@DATASETS.register_module()
+class KFoldDataset(_IndexMapWrapper):
+    """One fold of a K-fold split: the test part is
+    ``[L * fold // K, L * (fold + 1) // K)`` of the (optionally shuffled)
+    indices, the training part is the rest in order (mmpretrain).
+
+    Args:
+        dataset: the dataset config or object.
+        fold: which fold, in ``[0, num_splits)``.
+        num_splits: K, >= 2.
+        test_mode: give the held-out part instead of the training part.
+        seed: shuffle the indices with ``numpy.random.default_rng(seed)``
+            first; None keeps the dataset order.
+    """
+
+    def __init__(self, dataset, fold: int = 0, num_splits: int = 5, test_mode: bool = False,
+                 seed: Optional[int] = None, lazy_init: bool = False):
+        if isinstance(num_splits, bool) or not isinstance(num_splits, int) or num_splits < 2:
+            raise ValueError(f'KFoldDataset num_splits must be an int >= 2, got {num_splits!r}.')
+        if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < num_splits:
+            raise ValueError(f'KFoldDataset fold must be an int in [0, {num_splits}) for '
+                             f'num_splits={num_splits}, got {fold!r}.')
+        dataset = build_inner(dataset, 'KFoldDataset')
+        self.fold, self.num_splits, self.test_mode, self.seed = fold, num_splits, test_mode, seed
+        self.train_indices, self.test_indices = kfold_indices(len(dataset), fold, num_splits,
+                                                              seed)
+        index_map = self.test_indices if test_mode else self.train_indices
+        if len(index_map) == 0:
+            raise ValueError(f'KFoldDataset: fold {fold} of {num_splits} is empty for '
+                             f'{len(dataset)} samples; use fewer splits.')
+        super().__init__(dataset, index_map, np.zeros(len(index_map), np.int64), 1)
+
+
+def kfold_indices(length: int, fold: int, num_splits: int, seed: Optional[int] = None):
+    """``(train_indices, test_indices)`` of fold ``fold`` of ``num_splits``.
+
+    Example:
+        >>> [a.tolist() for a in kfold_indices(5, 1, 2)]
+        [[0, 1], [2, 3, 4]]
+    """
+    order = np.arange(length)
+    if seed is not None:
+        np.random.default_rng(seed).shuffle(order)
+    lo, hi = length * fold // num_splits, length * (fold + 1) // num_splits
+    return np.concatenate([order[:lo], order[hi:]]), order[lo:hi]
+
+
+@DATASETS.register_module()
+class ConcatDataset:
+    """Datasets one after another; their ``metainfo`` (minus ``ignore_keys``)
+    must agree, and the first one's is used.
+
+    Args:
+        datasets: dataset configs or objects.
+        ignore_keys: metainfo keys that may differ.
+    """
+
+    def __init__(self, datasets: Sequence, ignore_keys=None, lazy_init: bool = False):
+        if not datasets:
+            raise ValueError('ConcatDataset datasets is empty; give at least one dataset.')
+        self.datasets = [build_inner(d, 'ConcatDataset') for d in datasets]
+        ignore = {ignore_keys} if isinstance(ignore_keys, str) else set(ignore_keys or ())
+        first = self.datasets[0].metainfo
+        for i, ds in enumerate(self.datasets[1:], 1):
+            meta = ds.metainfo
+            for key in (set(first) | set(meta)) - ignore:
+                if key not in first or key not in meta or _differ(first[key], meta[key]):
+                    raise ValueError(
+                        f'ConcatDataset: datasets[{i}] metainfo {key!r} differs from '
+                        f'datasets[0] ({meta.get(key)!r} vs {first.get(key)!r}); make them '
+                        f'agree or pass ignore_keys=[{key!r}].')
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    @property
+    def metainfo(self):
+        return self.datasets[0].metainfo
+
+    @property
+    def classes(self):
+        return self.metainfo.get('classes')
+
+    CLASSES = classes
+
+    def full_init(self):
+        """Kept for mmengine's ``lazy_init`` protocol; the wrapper is built eagerly."""
+
+    def locate(self, idx: int):
+        """``(dataset index, sample index)`` of item ``idx`` (negative allowed)."""
+        if not -len(self) <= idx < len(self):
+            raise IndexError(f'ConcatDataset index {idx} is out of range (length {len(self)}).')
+        idx %= len(self)
+        which = bisect.bisect_right(self.cumulative_sizes, idx)
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return which, idx - start
+
+    def get_data_info(self, idx):
+        which, inner = self.locate(idx)
+        info = self.datasets[which].get_data_info(inner)
+        info['sample_idx'] = idx % len(self)
+        return info
+
+    def get_cat_ids(self, idx):
+        which, inner = self.locate(idx)
+        return self.datasets[which].get_cat_ids(inner)
+
+    def get_gt_labels(self):
+        return np.concatenate([np.asarray(d.get_gt_labels()) for d in self.datasets])
+
+    def prepare_data(self, idx, seed=0, epoch=0):
+        which, inner = self.locate(idx)
+        # a distinct augmentation stream per part: sample k of two parts differs
+        out = self.datasets[which].prepare_data(inner, seed, epoch * len(self.datasets) + which)
+        if isinstance(out, dict):
+            out['sample_idx'] = idx % len(self)
+        return out
+
+    def __getitem__(self, idx):
+        return self.prepare_data(idx)
+
+    def get_subset(self, indices):
+        raise NotImplementedError('ConcatDataset has no get_subset (as in mmengine).')
+
+
+def _differ(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return not np.array_equal(a, b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return list(a) != list(b)
+    return type(a) is not type(b) or a != b
+
+
+__all__: List[str] = ['RepeatDataset', 'ClassBalancedDataset', 'ConcatDataset', 'KFoldDataset',
+                      'kfold_indices', 'repeat_factors']
