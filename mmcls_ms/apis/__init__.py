@@ -5,9 +5,10 @@ Example:
     >>> list_models('vgg16')
     ['vgg16_8xb32_in1k', 'vgg16_mindcv-8xb32_in1k', 'vgg16bn_8xb32_in1k']
 """
+from .feature_extractor import FeatureExtractor
 from .image_classification import ImageClassificationInferencer
 from .model import get_model, inference_model, init_model
 from .model_index import ModelHub, list_models, register_model_index
 
 __all__ = ['list_models', 'get_model', 'init_model', 'inference_model', 'ModelHub',
-           'register_model_index', 'ImageClassificationInferencer']
+           'register_model_index', 'ImageClassificationInferencer', 'FeatureExtractor']
