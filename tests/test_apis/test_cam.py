@@ -1,0 +1,97 @@
+"""Grad-CAM / Grad-CAM++ (mmcls_ms.apis.cam) and tools/visualization/vis_cam.py."""
+import importlib.util
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+import mindspore as ms
+
+from mmcls_ms.apis.cam import _layer_cam, compute_cam, default_target_layers
+from mmcls_ms.models import ImageClassifier
+
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(osp.dirname(HERE))
+TINY_BN = osp.join(HERE, 'data', 'tiny_vgg11bn_gap.py')
+TOOL = osp.join(REPO, 'tools', 'visualization', 'vis_cam.py')
+LAYER = 'backbone.features.2'  # the last conv module: its map goes to the average pool
+
+
+@pytest.fixture(scope='module')
+def tiny():
+    model = ImageClassifier(
+        backbone=dict(type='VGG', depth=11, num_classes=-1, num_stages=2, with_last_pool=False,
+                      norm_cfg=dict(type='BN')),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=5, in_channels=128))
+    model.set_train(False)
+    inputs = np.random.default_rng(0).integers(0, 256, (1, 3, 16, 16)).astype(np.uint8)
+    activations = model.extract_feat(ms.Tensor(inputs), stage='backbone')[-1].asnumpy()[0]
+    return model, inputs, activations.astype(np.float64)
+
+
+def numpy_cam(activations, weights_row, method):
+    """The formula with the gradient of a linear head after an average pool:
+    dy_c/dA_kij = W_ck / (H W), the same at every position."""
+    k, h, w = activations.shape
+    g = np.broadcast_to((weights_row / (h * w))[:, None, None], activations.shape)
+    if method == 'gradcam':
+        weights = g.mean(axis=(1, 2))
+    else:
+        denominator = 2 * g ** 2 + activations.sum(axis=(1, 2))[:, None, None] * g ** 3
+        alpha = np.where(g != 0, g ** 2 / denominator, 0)
+        weights = (np.maximum(g, 0) * alpha).sum(axis=(1, 2))
+    return np.maximum((weights[:, None, None] * activations).sum(axis=0), 0)
+
+
+@pytest.mark.parametrize('method', ['gradcam', 'gradcam++'])
+def test_cam_of_a_tiny_network_is_the_formula(tiny, method):
+    model, inputs, activations = tiny
+    layer = dict(model.cells_and_names())[LAYER]
+    weight = model.head.fc.weight.asnumpy().astype(np.float64)
+    for category in (1, 4):
+        expected = numpy_cam(activations, weight[category], method)
+        assert expected.max() > 0
+        cam = _layer_cam(model, inputs, layer, [category], method)
+        np.testing.assert_allclose(cam, expected, rtol=1e-4, atol=1e-7 * expected.max())
+    # the public map: scaled to [0, 1] at the input size; two categories sum
+    both = numpy_cam(activations, weight[1] + weight[4], method)
+    full = compute_cam(model, inputs, [LAYER], [1, 4], method.upper())
+    assert full.shape == (16, 16) and full.min() == 0 and full.max() == pytest.approx(1, 1e-6)
+    scaled = (both - both.min()) / (both.max() - both.min())
+    upsampled = cv2.resize(scaled.astype(np.float32), (16, 16))  # bilinear, as pytorch-grad-cam
+    upsampled = (upsampled - upsampled.min()) / (upsampled.max() - upsampled.min())
+    np.testing.assert_allclose(full, upsampled, atol=1e-4)
+
+
+def test_default_layers_and_errors(tiny):
+    model, inputs, _ = tiny
+    assert default_target_layers(model) == [LAYER]
+    with pytest.raises(ValueError, match='no layer of the model'):
+        compute_cam(model, inputs, ['backbone.features.99'])
+    with pytest.raises(ValueError, match='out of range'):
+        compute_cam(model, inputs, [LAYER], [5])
+    with pytest.raises(ValueError, match='GradCAM or GradCAM\\+\\+'):
+        compute_cam(model, inputs, [LAYER], method='EigenCAM')
+
+
+def test_vis_cam_tool(tmp_path, capsys):
+    from mmcls_ms.apis import get_model
+    from mmcls_ms.weights.checkpoint import save_checkpoint
+    spec = importlib.util.spec_from_file_location('vis_cam', TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    checkpoint = save_checkpoint(get_model(TINY_BN), str(tmp_path / 'tiny.ckpt'))
+    image = osp.join(REPO, 'demo', 'bird.JPEG')
+    out = tmp_path / 'cam.png'
+    cam = tool.main([image, TINY_BN, checkpoint, '--save-path', str(out),
+                     '--method', 'GradCAM++', '--target-category', '3'])
+    assert cam.shape == (32, 32) and 0 <= cam.min() and cam.max() <= 1
+    picture = cv2.imread(str(out))
+    assert picture.shape == (32, 32, 3)
+    assert "backbone.features.11" in capsys.readouterr().out
+    tool.main([image, TINY_BN, checkpoint, '--preview-model'])
+    assert 'backbone.features.11: ConvModule' in capsys.readouterr().out
+    with pytest.raises(ValueError, match='--aug-smooth is not supported'):
+        tool.main([image, TINY_BN, checkpoint, '--aug-smooth'])
