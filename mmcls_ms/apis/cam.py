@@ -136,7 +136,8 @@ def compute_cam(model, inputs: np.ndarray, target_layers: Sequence[str],
         ms.set_context(mode=ms.PYNATIVE_MODE)  # the hooks need eager execution
     inputs = np.asarray(inputs)
     if inputs.ndim != 4 or inputs.shape[0] != 1:
-        raise ValueError(f'compute_cam takes one image as a (1, C, H, W) batch, got {inputs.shape}.')
+        raise ValueError(f'compute_cam takes one image as a (1, C, H, W) batch, got '
+                         f'{inputs.shape}.')
     model.set_train(False)
     logits = model(ms.Tensor(inputs)).asnumpy()
     num_classes = logits.shape[-1]

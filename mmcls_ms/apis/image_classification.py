@@ -24,14 +24,9 @@ class ImageClassificationInferencer(BaseInferencer):
     """Classify images with a model of the zoo, a config, or a built model.
 
     Args:
-        model: a zoo name, a config path / ``Config``, or a model returned by
-            :func:`get_model` (it carries its config).
-        pretrained: True for the zoo weights (or the config's ``load_from``),
-            a checkpoint path or URL, or False.  Ignored for a built model.
-        device: ``'cpu'``, ``'gpu'``, ``'npu'`` or None.
+        model, pretrained, device, mirror, url_mapping: the model and its
+            weights, as :class:`~mmcls_ms.apis.base.BaseInferencer` takes them.
         classes: class names to report instead of the checkpoint's.
-        mirror, url_mapping: where to fetch weights from (see
-            :mod:`mmcls_ms.weights.download`).
 
     Example:
         >>> inferencer = ImageClassificationInferencer(

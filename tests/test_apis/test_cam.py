@@ -1,6 +1,5 @@
 """Grad-CAM / Grad-CAM++ (mmcls_ms.apis.cam) and tools/visualization/vis_cam.py."""
 import importlib.util
-import os
 import os.path as osp
 
 import cv2
