@@ -94,3 +94,42 @@ def test_vis_cam_tool(tmp_path, capsys):
     assert 'backbone.features.11: ConvModule' in capsys.readouterr().out
     with pytest.raises(ValueError, match='--aug-smooth is not supported'):
         tool.main([image, TINY_BN, checkpoint, '--aug-smooth'])
+
+
+@pytest.mark.slow  # trains a small VGG for 160 steps: a few minutes on 2 cores
+def test_cam_finds_digits_in_their_corner():
+    """Digits always sit in the top-left 20x20 of a 40x40 black canvas: a model
+    trained on them must look there, whatever the class."""
+    from mmcls_ms.engine.optimizers import SGD
+    from mmcls_ms.engine.runner.train_step import TrainStep
+    data = np.load(osp.join(REPO, 'mmcls_ms', 'data', 'digits.npz'))
+    rng = np.random.default_rng(0)
+
+    def place(img):
+        canvas = np.zeros((40, 40), np.uint8)
+        y, x = rng.integers(0, 5, 2)
+        canvas[y:y + 16, x:x + 16] = np.kron(img * 15, np.ones((2, 2), np.uint8))
+        return np.repeat(canvas[None], 3, 0)
+
+    images = np.stack([place(i) for i in data['images']])
+    labels = data['labels'].astype(np.int32)
+    model = ImageClassifier(
+        backbone=dict(type='VGG', depth=11, num_classes=-1, num_stages=3, with_last_pool=False,
+                      norm_cfg=dict(type='BN')),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=256),
+        data_preprocessor=dict(mean=[40.] * 3, std=[80.] * 3))
+    step = TrainStep(model, SGD(model.trainable_params(), lr=0.05, momentum=0.9))
+    ms.set_context(mode=ms.GRAPH_MODE)
+    model.set_train(True)
+    for _ in range(160):
+        pick = rng.integers(0, len(images), 32)
+        step(ms.Tensor(images[pick]), ms.Tensor(labels[pick]))
+    model.set_train(False)
+    held_out = slice(1500, 1540)
+    predicted = model.predict(ms.Tensor(images[held_out]))[1].asnumpy()
+    assert (predicted == labels[held_out]).mean() > 0.5  # it learned the digits
+    for i in range(1500, 1510):
+        cam = compute_cam(model, images[i:i + 1], default_target_layers(model))
+        row, col = divmod(int(cam.argmax()), 40)
+        assert row < 20 and col < 20, (i, row, col)
