@@ -2,10 +2,13 @@
 
     python tools/test.py configs/vgg/vgg11bn-gap_1xb32_digits.py work_dirs/vgg11bn-gap_1xb32_digits/epoch_5.ckpt
     python tools/test.py CONFIG CKPT --out preds.json --out-item pred
+    python tools/test.py CONFIG CKPT --out results.pkl     # mmpretrain's DumpResults
+    python tools/test.py CONFIG CKPT --tta                 # flip test-time augmentation
     python tools/test.py CONFIG CKPT --show-dir vis/
     python tools/test.py CONFIG CKPT --allow-partial-checkpoint   # evaluate a partial fit
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -24,8 +27,9 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save the evaluation logs')
     parser.add_argument('--out', help='write the results here (.json or .pkl)')
-    parser.add_argument('--out-item', choices=['metrics', 'pred'], default='metrics',
-                        help="what --out holds: the metrics, or one prediction per sample")
+    parser.add_argument('--out-item', choices=['metrics', 'pred'],
+                        help="what --out holds: the metrics, or one prediction per sample "
+                             "(default: pred for a .pkl file, as mmpretrain, else metrics)")
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='override config settings, e.g. test_dataloader.batch_size=64')
     parser.add_argument('--show-dir', help='write each test image with its prediction here')
@@ -39,6 +43,9 @@ def parse_args(argv=None):
                         help='test the model as built, without the inference fast path (BN '
                              'folded into the convolutions, the preprocessor as one '
                              'convolution; test_cfg.fast)')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation: the config's tta_model and tta_pipeline "
+                             '(default: the mean score of the image and its horizontal flip)')
     parser.add_argument('--launcher', choices=['none', 'msrun'], default='none',
                         help='job launcher (tools/dist_test.sh uses msrun)')
     return parser.parse_args(argv)
@@ -58,6 +65,38 @@ def predictions(runner):
             row['pred_class'] = classes[int(p)]
         rows.append(row)
     return rows
+
+
+def dump_results(runner):
+    """One dict per sample, in dataset order, as mmpretrain's ``DumpResults``
+    pickles them (numpy arrays where mmpretrain has CPU tensors)."""
+    import numpy as np
+    rows = []
+    for row in predictions(runner):
+        scores = np.asarray(row.pop('pred_scores'), np.float32)
+        row.pop('pred_class', None)
+        row.update(gt_label=np.array([row['gt_label']]), pred_label=np.array([row['pred_label']]),
+                   pred_score=scores, num_classes=len(scores))
+        rows.append(row)
+    return rows
+
+
+def apply_tta(cfg):
+    """mmpretrain's ``--tta``: the model becomes ``tta_model`` around the
+    config's model, the test pipeline becomes ``tta_pipeline`` (default: the
+    test pipeline whose last step, PackInputs, runs on the flipped and on the
+    unflipped image)."""
+    if 'tta_model' not in cfg:
+        cfg.tta_model = dict(type='AverageClsScoreTTA')
+    if 'tta_pipeline' not in cfg:
+        test_pipeline = cfg.test_dataloader.dataset.pipeline
+        cfg.tta_pipeline = copy.deepcopy(test_pipeline)
+        cfg.tta_pipeline[-1] = dict(
+            type='TestTimeAug',
+            transforms=[[dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)],
+                        [copy.deepcopy(test_pipeline[-1])]])
+    cfg.model = dict(**cfg.tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
 
 def write_out(path, obj):
@@ -100,6 +139,8 @@ def main(argv=None):
     cfg.test_cfg.setdefault('fast', True)  # same scores within 1e-4, fewer kernels
     if args.no_fast:
         cfg.test_cfg['fast'] = False
+    if args.tta:
+        apply_tta(cfg)
     if args.show_dir:
         hooks = cfg.setdefault('default_hooks', {})
         hooks['visualization'] = dict(type='VisualizationHook', enable=True,
@@ -113,8 +154,10 @@ def main(argv=None):
     if runner.rank == 0:
         print_table(metrics)
         if args.out:
-            if args.out_item == 'pred':
-                write_out(args.out, predictions(runner))
+            is_pickle = args.out.endswith(('.pkl', '.pickle'))
+            out_item = args.out_item or ('pred' if is_pickle else 'metrics')
+            if out_item == 'pred':
+                write_out(args.out, dump_results(runner) if is_pickle else predictions(runner))
             else:
                 write_out(args.out, {k: (v.tolist() if hasattr(v, 'tolist') else v)
                                      for k, v in metrics.items()})

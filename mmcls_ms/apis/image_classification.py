@@ -19,49 +19,20 @@ from mmengine.config import Config
 from rich.progress import Progress
 
 from mmcls_ms.weights.download import UrlMapping
-from .model import get_model
+from .base import BaseInferencer
+from .model_index import list_models as _list_models
 
 if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
     from mindspore import nn
 
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
-
-def _is_image_file(name: str) -> bool:
-    return name.lower().endswith(IMAGE_EXTENSIONS)
-
-
-def _pipeline_config(cfg) -> list:
-    """The test pipeline of a config (test, then val dataloader, then
-    ``test_pipeline``), without its image-loading step."""
-    pipeline = None
-    for key in ('test_dataloader', 'val_dataloader'):
-        loader = cfg.get(key)
-        if loader and loader.get('dataset') and loader['dataset'].get('pipeline'):
-            pipeline = loader['dataset']['pipeline']
-            break
-    if pipeline is None:
-        pipeline = cfg.get('test_pipeline')
-    if pipeline is None:
-        raise KeyError('The config has no test pipeline (test_dataloader.dataset.pipeline, '
-                       'val_dataloader.dataset.pipeline or test_pipeline): the inferencer '
-                       'needs it to preprocess images.')
-    return [dict(t) for t in pipeline
-            if str(t.get('type', '')).split('.')[-1] != 'LoadImageFromFile']
-
-
-class ImageClassificationInferencer:
+class ImageClassificationInferencer(BaseInferencer):
     """Classify images with a model of the zoo, a config, or a built model.
 
     Args:
-        model: a zoo name, a config path / ``Config``, or a model returned by
-            :func:`get_model` (it carries its config).
-        pretrained: True for the zoo weights (or the config's ``load_from``),
-            a checkpoint path or URL, or False.  Ignored for a built model.
-        device: ``'cpu'``, ``'gpu'``, ``'npu'`` or None.
+        model, pretrained, device, mirror, url_mapping: the model and its
+            weights, as :class:`~mmcls_ms.apis.base.BaseInferencer` takes them.
         classes: class names to report instead of the checkpoint's.
-        mirror, url_mapping: where to fetch weights from (see
-            :mod:`mmcls_ms.weights.download`).
         fast: the inference fast path (BN folded into the convolutions, the
             preprocessor as one 1x1 convolution, ReLUs fused into the oneDNN
             convolutions; :func:`mmcls_ms.deployment.optimize_for_inference`),
@@ -82,35 +53,13 @@ class ImageClassificationInferencer:
         # and list_models stay light
         import mindspore as ms
         from mindspore import nn
-
-        from mmcls_ms.datasets.transforms import Compose
         built_here = not isinstance(model, nn.Cell)
-        if not built_here:
-            if getattr(model, '_config', None) is None:
-                raise ValueError(
-                    'This model carries no config (`model._config`), so its test pipeline is '
-                    'unknown. Build it with mmcls_ms.apis.get_model(config_or_name), or pass '
-                    'the config path or zoo name instead of the model.')
-            self.model = model
-        else:
-            if (pretrained is True and isinstance(model, (str, os.PathLike))
-                    and os.fspath(model).endswith('.py')):
-                if not os.path.isfile(os.fspath(model)):
-                    raise FileNotFoundError(f'Config file {os.fspath(model)!r} does not exist.')
-                if not Config.fromfile(os.fspath(model)).get('load_from'):
-                    warnings.warn(f'{os.fspath(model)} sets no `load_from` and no checkpoint was '
-                                  'given: the model keeps its random initial weights. Pass '
-                                  'pretrained=<checkpoint path>.')
-                    pretrained = False
-            self.model = get_model(model, pretrained=pretrained, device=device, mirror=mirror,
-                                   url_mapping=url_mapping)
-        self.model.set_train(False)
+        super().__init__(model, pretrained=pretrained, device=device, mirror=mirror,
+                         url_mapping=url_mapping)
         self.fast_path = []  # what the inference fast path changed
         if fast or (fast is None and built_here):
             from mmcls_ms.deployment.fast_inference import optimize_for_inference
             self.fast_path = optimize_for_inference(self.model)
-        self.cfg = self.model._config
-        self.pipeline = Compose(_pipeline_config(self.cfg))
         dataset_meta = getattr(self.model, '_dataset_meta', None) or {}
         self.classes = tuple(classes) if classes is not None else dataset_meta.get('classes')
 
@@ -130,61 +79,16 @@ class ImageClassificationInferencer:
         # compiled on the first call for each input shape, then reused
         self._predict_scores = ms.jit(predict_scores)
 
-    # ------------------------------------------------------------------ inputs
     @staticmethod
-    def _expand_inputs(inputs) -> List:
-        if isinstance(inputs, (str, os.PathLike)):
-            path = os.fspath(inputs)
-            if os.path.isdir(path):
-                files = sorted(f for f in os.listdir(path) if _is_image_file(f))
-                if not files:
-                    raise FileNotFoundError(f'The folder {path!r} holds no image files '
-                                            f'({", ".join(IMAGE_EXTENSIONS)}).')
-                return [os.path.join(path, f) for f in files]
-            return [path]
-        if isinstance(inputs, np.ndarray):
-            return [inputs]
-        if isinstance(inputs, (list, tuple)):
-            expanded = []
-            for item in inputs:
-                expanded.extend(ImageClassificationInferencer._expand_inputs(item))
-            return expanded
-        raise TypeError(f'Inputs must be an image path, a folder, a numpy BGR image or a list '
-                        f'of them; got {type(inputs).__name__}.')
+    def list_models(pattern: Optional[str] = None) -> List[str]:
+        """The zoo's image classification models matching ``pattern``
+        (a prefix wildcard, as :func:`mmcls_ms.apis.list_models`).
 
-    def _load(self, item, index: int) -> dict:
-        from mmcls_ms.datasets.transforms import read_image  # OpenCV, on first use
-        if isinstance(item, np.ndarray):
-            img = item
-            if img.ndim == 2:
-                img = np.repeat(img[..., None], 3, axis=2)
-            if img.ndim != 3 or img.shape[2] not in (1, 3):
-                raise ValueError(f'Input image {index} has shape {item.shape}; expected HxWx3 '
-                                 '(BGR, as cv2.imread gives) or HxW.')
-            if img.shape[2] == 1:
-                img = np.repeat(img, 3, axis=2)
-            if img.dtype != np.uint8:
-                raise ValueError(f'Input image {index} has dtype {img.dtype}; pass uint8 pixels '
-                                 '(0-255, BGR).')
-            return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
-                        sample_idx=index)
-        path = item
-        if not os.path.exists(path):
-            raise FileNotFoundError(f'Image file {path!r} does not exist (relative to '
-                                    f'{os.getcwd()!r}).')
-        if os.path.isdir(path):
-            raise IsADirectoryError(f'{path!r} is a folder; pass it alone to classify every '
-                                    'image in it.')
-        img = read_image(path)  # raises ImageReadError naming the file if it is no image
-        return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
-                    img_path=path, sample_idx=index)
-
-    def preprocess(self, item: Union[str, np.ndarray], index: int = 0) -> dict:
-        """Load one input and run the test pipeline; returns the packed dict."""
-        results = self.pipeline(self._load(item, index))
-        if results is None:
-            raise ValueError(f'The test pipeline dropped input {index}.')
-        return results
+        Example:
+            >>> ImageClassificationInferencer.list_models('inception')
+            ['inception-v3_3rdparty_8xb32_in1k', 'inception-v3_mindcv-8xb32_in1k']
+        """
+        return _list_models(pattern=pattern, task='Image Classification')
 
     # ----------------------------------------------------------------- forward
     def forward(self, batch: np.ndarray) -> np.ndarray:
@@ -248,27 +152,6 @@ class ImageClassificationInferencer:
             if bar:
                 bar.stop()
         return outputs
-
-    def _forward_packed(self, packed: list) -> list:
-        """Forward the packed inputs; inputs of different sizes (a pipeline
-        without a fixed crop) go through in groups of equal shape."""
-        scores = [None] * len(packed)
-        groups = {}
-        for i, p in enumerate(packed):
-            groups.setdefault(tuple(p['inputs'].shape), []).append(i)
-        for indices in groups.values():
-            batch = np.stack([packed[i]['inputs'] for i in indices])
-            try:
-                out = self.forward(batch)
-            except (RuntimeError, ValueError, TypeError) as e:
-                raise RuntimeError(
-                    f'The model failed on an input of shape {batch.shape[1:]} (after the test '
-                    f'pipeline): {str(e).splitlines()[0] if str(e) else type(e).__name__}. '
-                    'Models with a fixed-size classifier (VGG without adaptive pooling) need '
-                    'the crop size of their config.') from None
-            for i, row in zip(indices, out):
-                scores[i] = row
-        return scores
 
     def _postprocess(self, item, pack, score, index, return_datasamples, show_dir,
                      draw_score, top_k):

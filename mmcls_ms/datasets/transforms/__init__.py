@@ -8,9 +8,10 @@ from .erasing import RandomErasing
 from .formatting import PackInputs
 from .geometric import CenterCrop, RandomCrop, RandomFlip, RandomResizedCrop, Resize, ResizeEdge
 from .loading import ImageReadError, LoadImageFromFile, read_image
+from .test_time_aug import TestTimeAug
 
 __all__ = ['AutoAugment', 'AutoContrast', 'Brightness', 'ColorTransform', 'Contrast', 'Cutout',
            'Equalize', 'Invert', 'Posterize', 'RandAugment', 'Rotate', 'Sharpness', 'Shear',
            'Solarize', 'SolarizeAdd', 'Translate', 'ColorJitter', 'Compose', 'RandomErasing',
            'PackInputs', 'CenterCrop', 'RandomCrop', 'RandomFlip', 'RandomResizedCrop', 'Resize',
-           'ResizeEdge', 'ImageReadError', 'LoadImageFromFile', 'read_image']
+           'ResizeEdge', 'ImageReadError', 'LoadImageFromFile', 'read_image', 'TestTimeAug']

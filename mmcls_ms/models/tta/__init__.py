@@ -1,0 +1,3 @@
+from .score_tta import AverageClsScoreTTA
+
+__all__ = ['AverageClsScoreTTA']
