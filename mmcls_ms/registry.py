@@ -12,6 +12,7 @@ Example:
 """
 import difflib
 import threading
+from typing import Any, Callable
 
 from mmengine.registry import Registry
 from mmengine.registry.build_functions import build_from_cfg
@@ -42,11 +43,24 @@ def _build_with_suggestions(cfg, registry, default_args=None):
 
 _VARIABLE_NAMES = {}
 _model_builds = threading.local()  # how deep inside MODELS.build this thread is
+_model_build_hooks = []  # called on each model MODELS.build returns to its caller
+
+
+def on_model_built(hook: Callable[[Any], Any]) -> None:
+    """Call ``hook(model)`` on every model that ``MODELS.build`` hands back to its
+    caller (once: not on each backbone, neck or head built inside it).  The
+    layers above the registry register here, e.g. ``mmcls_ms.models`` the CPU
+    backend, so the registry imports none of them.
+
+    Example:
+        >>> on_model_built(print)  # doctest: +SKIP
+    """
+    if hook not in _model_build_hooks:
+        _model_build_hooks.append(hook)
 
 
 def _build_model(cfg, registry, default_args=None):
-    """``MODELS.build``: the CPU backend is applied to the model the caller asked
-    for, once (not to each backbone, neck or head built inside it)."""
+    """``MODELS.build``, then the :func:`on_model_built` hooks on the outermost model."""
     depth = getattr(_model_builds, 'depth', 0)
     _model_builds.depth = depth + 1
     try:
@@ -54,11 +68,8 @@ def _build_model(cfg, registry, default_args=None):
     finally:
         _model_builds.depth = depth
     if depth == 0:
-        # imported here: it imports MindSpore, which the other registries do not need
-        from mmcls_ms.ops.backend import apply_backend
-        from mindspore import nn
-        if isinstance(model, nn.Cell):
-            apply_backend(model)
+        for hook in _model_build_hooks:
+            hook(model)
     return model
 
 

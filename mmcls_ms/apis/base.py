@@ -9,11 +9,17 @@ Example:
 """
 import os
 import warnings
-from typing import List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple, Union
 
 import numpy as np
 
 from .model import get_model
+
+if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
+    from mindspore import nn
+    from mmengine.config import Config
+
+    from mmcls_ms.weights.download import UrlMapping
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
@@ -62,8 +68,10 @@ class BaseInferencer:
         (3, 32, 32)
     """
 
-    def __init__(self, model, pretrained=True, device: Optional[str] = None,
-                 mirror: Optional[str] = None, url_mapping=None, **kwargs):
+    def __init__(self, model: Union[str, 'os.PathLike[str]', 'Config', 'nn.Cell'],
+                 pretrained: Union[bool, str] = True, device: Optional[str] = None,
+                 mirror: Optional[str] = None, url_mapping: 'UrlMapping' = None,
+                 **kwargs: Any):
         from mindspore import nn
 
         from mmcls_ms.datasets.transforms import Compose
@@ -143,14 +151,15 @@ class BaseInferencer:
         return dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
                     img_path=path, sample_idx=index)
 
-    def preprocess(self, item, index: int = 0) -> dict:
+    def preprocess(self, item: Union[str, 'os.PathLike[str]', np.ndarray],
+                   index: int = 0) -> dict:
         """Load one input and run the test pipeline; returns the packed dict."""
         results = self.pipeline(self._load(item, index))
         if results is None:
             raise ValueError(f'The test pipeline dropped input {index}.')
         return results
 
-    def forward(self, batch: np.ndarray):
+    def forward(self, batch: np.ndarray) -> Union[np.ndarray, Tuple[np.ndarray, ...]]:
         """The model's output for a uint8 NCHW batch: an array, or a tuple of
         arrays, each with the batch first."""
         raise NotImplementedError

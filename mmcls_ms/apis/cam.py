@@ -22,24 +22,29 @@ Example:
     >>> cam.shape
     (32, 32)
 """
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
+    from mindspore import nn
 
 CAM_METHODS = ('gradcam', 'gradcam++')
 
 
-def default_target_layers(model) -> List[str]:
+def default_target_layers(model: 'nn.Cell') -> List[str]:
     """The last convolutional block of the backbone: InceptionV3's
     ``Mixed_7c`` (all four branches), VGG's last conv module, else the last
     cell under ``backbone`` that holds a ``Conv2d``."""
     from mindspore import nn
+
+    from mmcls_ms.utils.cells import stock_type  # imports MindSpore, as the line above
     cells = dict(model.cells_and_names())
     if 'backbone.Mixed_7c' in cells:
         return ['backbone.Mixed_7c']
 
     def has_conv(cell):
-        return any(isinstance(c, nn.Conv2d) for _, c in cell.cells_and_names())
+        return any(issubclass(stock_type(c), nn.Conv2d) for _, c in cell.cells_and_names())
 
     features = cells.get('backbone.features')
     if features is not None:
@@ -47,7 +52,7 @@ def default_target_layers(model) -> List[str]:
         if convs:
             return [f'backbone.features.{convs[-1]}']
     convs = [name for name, cell in cells.items()
-             if name.startswith('backbone.') and isinstance(cell, nn.Conv2d)]
+             if name.startswith('backbone.') and issubclass(stock_type(cell), nn.Conv2d)]
     if not convs:
         raise ValueError('The backbone has no Conv2d layer to explain; pass --target-layers '
                          '(see --preview-model for the names).')
@@ -112,7 +117,7 @@ def _scale(cam: np.ndarray, size=None) -> np.ndarray:
     return cam.astype(np.float32)
 
 
-def compute_cam(model, inputs: np.ndarray, target_layers: Sequence[str],
+def compute_cam(model: 'nn.Cell', inputs: np.ndarray, target_layers: Sequence[str],
                 target_category: Optional[Sequence[int]] = None,
                 method: str = 'GradCAM') -> np.ndarray:
     """The class activation map of one image, in [0, 1], at the input size.

@@ -8,11 +8,18 @@ Example:
     >>> [f.shape for f in feats]                                          # doctest: +SKIP
     [(512, 14, 14), (512, 7, 7)]
 """
-from typing import List, Optional
+import os
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .base import BaseInferencer
+
+if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
+    from mindspore import nn
+    from mmengine.config import Config
+
+    from mmcls_ms.weights.download import UrlMapping
 
 FEATURE_STAGES = ('backbone', 'neck', 'pre_logits')
 
@@ -36,8 +43,10 @@ class FeatureExtractor(BaseInferencer):
         [(512,)]
     """
 
-    def __init__(self, model, pretrained=True, device: Optional[str] = None,
-                 mirror: Optional[str] = None, url_mapping=None, **kwargs):
+    def __init__(self, model: Union[str, 'os.PathLike[str]', 'Config', 'nn.Cell'],
+                 pretrained: Union[bool, str] = True, device: Optional[str] = None,
+                 mirror: Optional[str] = None, url_mapping: 'UrlMapping' = None,
+                 **kwargs: Any):
         super().__init__(model, pretrained=pretrained, device=device, mirror=mirror,
                          url_mapping=url_mapping, **kwargs)
         if not callable(getattr(self.model, 'extract_feat', None)):
@@ -46,7 +55,7 @@ class FeatureExtractor(BaseInferencer):
         self._extract = {}  # one compiled function per stage
         self._stage = 'neck'
 
-    def forward(self, batch: np.ndarray):
+    def forward(self, batch: np.ndarray) -> Union[np.ndarray, Tuple[np.ndarray, ...]]:
         """Features of a uint8 NCHW batch at the current stage, as numpy:
         an array, or a tuple of arrays for several backbone outputs."""
         import mindspore as ms
@@ -58,7 +67,9 @@ class FeatureExtractor(BaseInferencer):
             return tuple(t.asnumpy() for t in out)
         return out.asnumpy()
 
-    def __call__(self, inputs, batch_size: int = 1, stage: str = 'neck') -> List:
+    def __call__(self, inputs: Union[str, 'os.PathLike[str]', np.ndarray, Sequence[Any]],
+                 batch_size: int = 1, stage: str = 'neck'
+                 ) -> List[Union[np.ndarray, Tuple[np.ndarray, ...]]]:
         """Features of ``inputs``, one entry per image, in order.
 
         Args:

@@ -15,14 +15,14 @@ Example:
 """
 import bisect
 import math
-from typing import List, Optional, Sequence
+from typing import Any, List, NoReturn, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from mmcls_ms.registry import DATASETS
 
 
-def build_inner(dataset, wrapper: str):
+def build_inner(dataset: Any, wrapper: str) -> Any:
     """A dataset config or object -> a non-empty dataset."""
     if isinstance(dataset, dict):
         dataset = DATASETS.build(dataset)
@@ -37,7 +37,7 @@ class _IndexMapWrapper:
     copy number ``copy_ids[i]`` (its augmentation stream) of at most
     ``num_copies`` per epoch."""
 
-    def __init__(self, dataset, index_map: np.ndarray, copy_ids: np.ndarray, num_copies: int):
+    def __init__(self, dataset: Any, index_map: np.ndarray, copy_ids: np.ndarray, num_copies: int):
         self.dataset = dataset
         self.index_map = np.asarray(index_map, np.int64)
         self.copy_ids = np.asarray(copy_ids, np.int64)
@@ -47,16 +47,16 @@ class _IndexMapWrapper:
         return len(self.index_map)
 
     @property
-    def metainfo(self):
+    def metainfo(self) -> dict:
         return self.dataset.metainfo
 
     @property
-    def classes(self):
+    def classes(self) -> Optional[Sequence[str]]:
         return self.metainfo.get('classes')
 
     CLASSES = classes
 
-    def full_init(self):
+    def full_init(self) -> None:
         """Kept for mmengine's ``lazy_init`` protocol; the wrapper is built eagerly."""
 
     def _check_index(self, idx):
@@ -65,19 +65,19 @@ class _IndexMapWrapper:
                              f'(length {len(self)}).')
         return idx % len(self)
 
-    def get_data_info(self, idx):
+    def get_data_info(self, idx: int) -> dict:
         idx = self._check_index(idx)
         info = self.dataset.get_data_info(int(self.index_map[idx]))
         info['sample_idx'] = idx
         return info
 
-    def get_cat_ids(self, idx):
+    def get_cat_ids(self, idx: int) -> List[int]:
         return self.dataset.get_cat_ids(int(self.index_map[self._check_index(idx)]))
 
-    def get_gt_labels(self):
+    def get_gt_labels(self) -> np.ndarray:
         return np.asarray(self.dataset.get_gt_labels())[self.index_map]
 
-    def prepare_data(self, idx, seed=0, epoch=0):
+    def prepare_data(self, idx: int, seed: Optional[int] = 0, epoch: int = 0) -> Any:
         idx = self._check_index(idx)
         copy_epoch = epoch * self.num_copies + int(self.copy_ids[idx])
         out = self.dataset.prepare_data(int(self.index_map[idx]), seed, copy_epoch)
@@ -88,7 +88,7 @@ class _IndexMapWrapper:
     def __getitem__(self, idx):
         return self.prepare_data(idx)
 
-    def get_subset(self, indices):
+    def get_subset(self, indices: Union[int, Sequence[int]]) -> NoReturn:
         raise NotImplementedError(f'{type(self).__name__} has no get_subset (as in mmengine); '
                                   'subset the wrapped dataset instead.')
 
@@ -98,7 +98,7 @@ class RepeatDataset(_IndexMapWrapper):
     """The dataset ``times`` times over: index ``i`` is sample ``i % len(dataset)``
     (for 4 samples and ``times=2``, ``index_map`` is ``[0, 1, 2, 3, 0, 1, 2, 3]``)."""
 
-    def __init__(self, dataset, times: int, lazy_init: bool = False):
+    def __init__(self, dataset: Union[dict, Any], times: int, lazy_init: bool = False):
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:
             raise ValueError(f'RepeatDataset times must be an int >= 1, got {times!r}.')
         self.times = times
@@ -108,7 +108,7 @@ class RepeatDataset(_IndexMapWrapper):
                          times)
 
 
-def repeat_factors(dataset, oversample_thr: float) -> np.ndarray:
+def repeat_factors(dataset: Any, oversample_thr: float) -> np.ndarray:
     """mmengine's per-image repeat factor: ``max(1, sqrt(thr / f(c)))`` over the
     image's categories, ``f(c)`` the share of images containing ``c``.
 
@@ -140,7 +140,7 @@ class ClassBalancedDataset(_IndexMapWrapper):
             oversampled; in (0, 1].
     """
 
-    def __init__(self, dataset, oversample_thr: float, lazy_init: bool = False):
+    def __init__(self, dataset: Union[dict, Any], oversample_thr: float, lazy_init: bool = False):
         if (isinstance(oversample_thr, bool) or not isinstance(oversample_thr, (int, float))
                 or not 0 < oversample_thr <= 1):
             raise ValueError('ClassBalancedDataset oversample_thr must be in (0, 1] (a share '
@@ -169,8 +169,8 @@ class KFoldDataset(_IndexMapWrapper):
             first; None keeps the dataset order.
     """
 
-    def __init__(self, dataset, fold: int = 0, num_splits: int = 5, test_mode: bool = False,
-                 seed: Optional[int] = None, lazy_init: bool = False):
+    def __init__(self, dataset: Union[dict, Any], fold: int = 0, num_splits: int = 5,
+                 test_mode: bool = False, seed: Optional[int] = None, lazy_init: bool = False):
         if isinstance(num_splits, bool) or not isinstance(num_splits, int) or num_splits < 2:
             raise ValueError(f'KFoldDataset num_splits must be an int >= 2, got {num_splits!r}.')
         if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < num_splits:
@@ -187,7 +187,8 @@ class KFoldDataset(_IndexMapWrapper):
         super().__init__(dataset, index_map, np.zeros(len(index_map), np.int64), 1)
 
 
-def kfold_indices(length: int, fold: int, num_splits: int, seed: Optional[int] = None):
+def kfold_indices(length: int, fold: int, num_splits: int, seed: Optional[int] = None
+                  ) -> Tuple[np.ndarray, np.ndarray]:
     """``(train_indices, test_indices)`` of fold ``fold`` of ``num_splits``.
 
     Example:
@@ -211,7 +212,8 @@ class ConcatDataset:
         ignore_keys: metainfo keys that may differ.
     """
 
-    def __init__(self, datasets: Sequence, ignore_keys=None, lazy_init: bool = False):
+    def __init__(self, datasets: Sequence, ignore_keys: Union[str, Sequence[str], None] = None,
+                 lazy_init: bool = False):
         if not datasets:
             raise ValueError('ConcatDataset datasets is empty; give at least one dataset.')
         self.datasets = [build_inner(d, 'ConcatDataset') for d in datasets]
@@ -231,19 +233,19 @@ class ConcatDataset:
         return self.cumulative_sizes[-1]
 
     @property
-    def metainfo(self):
+    def metainfo(self) -> dict:
         return self.datasets[0].metainfo
 
     @property
-    def classes(self):
+    def classes(self) -> Optional[Sequence[str]]:
         return self.metainfo.get('classes')
 
     CLASSES = classes
 
-    def full_init(self):
+    def full_init(self) -> None:
         """Kept for mmengine's ``lazy_init`` protocol; the wrapper is built eagerly."""
 
-    def locate(self, idx: int):
+    def locate(self, idx: int) -> Tuple[int, int]:
         """``(dataset index, sample index)`` of item ``idx`` (negative allowed)."""
         if not -len(self) <= idx < len(self):
             raise IndexError(f'ConcatDataset index {idx} is out of range (length {len(self)}).')
@@ -252,20 +254,20 @@ class ConcatDataset:
         start = self.cumulative_sizes[which - 1] if which else 0
         return which, idx - start
 
-    def get_data_info(self, idx):
+    def get_data_info(self, idx: int) -> dict:
         which, inner = self.locate(idx)
         info = self.datasets[which].get_data_info(inner)
         info['sample_idx'] = idx % len(self)
         return info
 
-    def get_cat_ids(self, idx):
+    def get_cat_ids(self, idx: int) -> List[int]:
         which, inner = self.locate(idx)
         return self.datasets[which].get_cat_ids(inner)
 
-    def get_gt_labels(self):
+    def get_gt_labels(self) -> np.ndarray:
         return np.concatenate([np.asarray(d.get_gt_labels()) for d in self.datasets])
 
-    def prepare_data(self, idx, seed=0, epoch=0):
+    def prepare_data(self, idx: int, seed: Optional[int] = 0, epoch: int = 0) -> Any:
         which, inner = self.locate(idx)
         # a distinct augmentation stream per part: sample k of two parts differs
         out = self.datasets[which].prepare_data(inner, seed, epoch * len(self.datasets) + which)
@@ -276,7 +278,7 @@ class ConcatDataset:
     def __getitem__(self, idx):
         return self.prepare_data(idx)
 
-    def get_subset(self, indices):
+    def get_subset(self, indices: Union[int, Sequence[int]]) -> NoReturn:
         raise NotImplementedError('ConcatDataset has no get_subset (as in mmengine).')
 
 

@@ -63,7 +63,7 @@ def apply_backend(model: nn.Cell) -> int:
         >>> apply_backend(MODELS.build(dict(type='VGG', depth=11)))   # doctest: +SKIP
         8
     """
-    if backend_in_use() != 'onednn':
+    if backend_in_use() != 'onednn' or not isinstance(model, nn.Cell):
         return 0
     use_onednn_pools(model)
     use_fused_bn_relu(model)

@@ -25,7 +25,7 @@ keyed by everything that makes the binary: the sources, the content of
 Example:
     >>> from mmcls_ms.ops.kernel_library import library_path
     >>> library_path()                  # doctest: +SKIP
-    '/root/.cache/mmcls_ms/ops/mmcls_ms_cpu_kernels-3f2a....so'
+    '~/.cache/mmcls_ms/ops/mmcls_ms_cpu_kernels-3f2a....so'
 """
 import atexit
 import contextlib

@@ -21,7 +21,10 @@ def test_config_pipelines_run(config, image_files):
     if not loaders:
         pytest.skip('no dataloaders in this config')
     for key in loaders:
-        pipeline = Compose(cfg[key]['dataset']['pipeline'])
+        dataset = cfg[key]['dataset']
+        while 'pipeline' not in dataset:  # a wrapper (RepeatDataset, ...) holds the dataset
+            dataset = dataset.get('dataset') or dataset['datasets'][0]
+        pipeline = Compose(dataset['pipeline'])
         out = pipeline(dict(img_path=image_files['jpeg'], gt_label=1,
                             rng=np.random.default_rng(0)))
         inputs = out['inputs']

@@ -110,10 +110,19 @@ def _one_training_step(cfg, size):
 
 
 def test_vgg16_bn_training_step_equals_mindspore_kernels():
-    _, (ref, got) = _one_training_step(VGG16_BN, 32)
-    for name, ref_value in ref.items():
-        scale = max(1.0, np.abs(ref_value).max())
-        assert np.abs(got[name] - ref_value).max() <= 1e-4 * scale, name
+    """Each parameter's update (a running statistic's new value) agrees to 1e-3
+    relative.  The biases of convolutions followed by BN are left out: their
+    true gradient is zero, so both engines move them by rounding noise only."""
+    before, (ref, got) = _one_training_step(VGG16_BN, 32)
+    for name, start in before.items():
+        if name.endswith('conv.bias'):
+            assert np.abs(got[name] - ref[name]).max() <= 1e-6, name
+            continue
+        ref_update, got_update = ref[name] - start, got[name] - start
+        if name.endswith(('moving_mean', 'moving_variance')):
+            ref_update, got_update = ref[name], got[name]
+        scale = max(np.linalg.norm(ref_update), 1e-12)
+        assert np.linalg.norm(got_update - ref_update) <= 1e-3 * scale, name
     # the side pools (BN, optimizer) and the convolutions' pool shared the cores
     lib = loaded_library()
     assert 0 < lib.kernels_peak_helpers() <= lib.kernels_num_threads() - 1

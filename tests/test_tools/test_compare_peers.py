@@ -47,7 +47,9 @@ def test_peer_python_is_the_fallback_for_both_peers(tmp_path):
     missing = str(tmp_path / 'no_python')
     assert compare_peers.find_python(None, 'json', fallback=missing) == sys.executable
     assert compare_peers.find_python(None, 'json', fallback=sys.executable) == sys.executable
-    args = compare_peers.parse_args(['--peer-python', missing, '--no-torch'])
+    # an interpreter named explicitly is the only one tried
+    assert compare_peers.find_python(missing, 'json', fallback=sys.executable) is None
+    args = compare_peers.parse_args(['--mindcv-python', missing, '--no-torch'])
     _, skipped = compare_peers.plan(args)
     assert any(s.startswith('mindcv graph: no Python') for s in skipped)
 

@@ -10,7 +10,7 @@ therefore shows about ``N / num_repeats`` distinct images, each
 loader asks :meth:`copy_ids`), so the copies differ.
 """
 import math
-from typing import Optional
+from typing import Optional, Sized, Union
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class RepeatAugSampler:
         [0, 1]
     """
 
-    def __init__(self, dataset, shuffle: bool = True, num_repeats: int = 3,
+    def __init__(self, dataset: Union[Sized, int], shuffle: bool = True, num_repeats: int = 3,
                  seed: Optional[int] = 0, rank: int = 0, world_size: int = 1):
         if isinstance(num_repeats, bool) or not isinstance(num_repeats, int) or num_repeats < 1:
             raise ValueError(f'RepeatAugSampler num_repeats must be an int >= 1, got '

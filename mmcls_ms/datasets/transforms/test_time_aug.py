@@ -15,6 +15,7 @@ Example:
 """
 import copy
 import itertools
+from typing import Callable, Sequence, Union
 
 import numpy as np
 
@@ -32,7 +33,7 @@ class TestTimeAug:
             views ``A -> Pack`` and ``B -> Pack``.
     """
 
-    def __init__(self, transforms):
+    def __init__(self, transforms: Sequence[Sequence[Union[dict, Callable]]]):
         if (not isinstance(transforms, (list, tuple)) or not transforms
                 or not all(isinstance(stage, (list, tuple)) and stage for stage in transforms)):
             raise TypeError('TestTimeAug(transforms=...) takes a list of non-empty lists of '
@@ -41,7 +42,7 @@ class TestTimeAug:
         self.views = [Compose(list(combination))
                       for combination in itertools.product(*transforms)]
 
-    def __call__(self, results):
+    def __call__(self, results: dict) -> dict:
         outputs = []
         for i, view in enumerate(self.views):
             out = view(copy.deepcopy(results))
