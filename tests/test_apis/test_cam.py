@@ -19,6 +19,7 @@ LAYER = 'backbone.features.2'  # the last conv module: its map goes to the avera
 
 @pytest.fixture(scope='module')
 def tiny():
+    ms.set_seed(0)  # weights from a fixed seed, whatever ran before in this process
     model = ImageClassifier(
         backbone=dict(type='VGG', depth=11, num_classes=-1, num_stages=2, with_last_pool=False,
                       norm_cfg=dict(type='BN')),
