@@ -80,19 +80,32 @@ def read_image(path: str, color_type: str = 'color', backend: str = 'cv2') -> np
         buf = np.fromfile(path, dtype=np.uint8)
     except OSError as err:
         raise ImageReadError(f'Cannot read image file {path!r}: {err}') from err
+    return decode_image(buf, path, color_type, backend)
+
+
+def decode_image(buf: np.ndarray, name: str, color_type: str = 'color',
+                 backend: str = 'cv2') -> np.ndarray:
+    """Decode the bytes of an image file (``name`` is only for the messages);
+    the same checks and result as :func:`read_image`.
+
+    Example:
+        >>> ok, png = cv2.imencode('.png', np.zeros((4, 6, 3), np.uint8))
+        >>> decode_image(png, 'black.png').shape
+        (4, 6, 3)
+    """
     if buf.size == 0:
-        raise ImageReadError(f'Image file {path!r} is empty (0 bytes).')
+        raise ImageReadError(f'Image file {name!r} is empty (0 bytes).')
     problem = png_chunk_problem(buf)
     if problem:
-        raise ImageReadError(f'Cannot decode image file {path!r}: {problem}.')
+        raise ImageReadError(f'Cannot decode image file {name!r}: {problem}.')
     if backend == 'pillow':
-        img = _decode_pillow(buf, path, color_type)
+        img = _decode_pillow(buf, name, color_type)
         return img[..., None] if img.ndim == 2 else img
     flag = cv2.IMREAD_GRAYSCALE if color_type == 'grayscale' else cv2.IMREAD_COLOR
     img = cv2.imdecode(buf, flag)
     if img is None:
         raise ImageReadError(
-            f'Cannot decode image file {path!r} ({buf.size} bytes): it is corrupt or not an '
+            f'Cannot decode image file {name!r} ({buf.size} bytes): it is corrupt or not an '
             'image format OpenCV reads.')
     if img.ndim == 2:
         img = img[..., None]
