@@ -14,7 +14,7 @@ the first model is loaded.  Predictions go through
 ``ImageClassificationInferencer`` and the map through ``mmcls_ms.apis.cam``,
 one request at a time (one lock); a bad upload gets an HTTP 4xx and its
 message on the page.  ``POST /predict`` with ``Accept: application/json``
-answers in JSON.
+answers in JSON (the top-5 only, without the map).
 """
 import argparse
 import base64
@@ -124,8 +124,9 @@ class Classifier:
         return image
 
     def classify(self, model_name: str, file_name: str, data: Optional[bytes],
-                 image=None) -> dict:
-        """Top-k classes and the Grad-CAM overlay (PNG bytes) of one upload.
+                 image=None, with_cam: bool = True) -> dict:
+        """Top-k classes and, ``with_cam``, the Grad-CAM overlay (PNG bytes)
+        of one upload.
 
         Example:
             >>> classifier.classify('vgg11bn', 'digit.png', open('7.png', 'rb').read())
@@ -149,12 +150,15 @@ class Classifier:
             except ValueError as e:  # the test pipeline or the model refused the image
                 raise UploadError(HTTPStatus.UNPROCESSABLE_ENTITY,
                                   f'{file_name!r} cannot be classified: {e}') from None
-            topk = inferencer.top_k(result, TOP_K)
+            answer = dict(model=model_name, pred_label=result['pred_label'],
+                          topk=inferencer.top_k(result, TOP_K))
+            if not with_cam:
+                return answer
             cam = compute_cam(inferencer.model, inputs, default_target_layers(inferencer.model),
                               [result['pred_label']])
         picture = overlay_cam(inputs[0].transpose(1, 2, 0), cam)  # the image the model saw
-        return dict(model=model_name, pred_label=result['pred_label'], topk=topk,
-                    cam_png=cv2.imencode('.png', picture)[1].tobytes())
+        answer['cam_png'] = cv2.imencode('.png', picture)[1].tobytes()
+        return answer
 
 
 # ----------------------------------------------------------------------- page
@@ -254,8 +258,9 @@ class DemoHandler(BaseHTTPRequestHandler):
                 raise UploadError(HTTPStatus.NOT_FOUND, f'No form {self.path!r}; post to '
                                   '/predict.')
             model_name, file_name, data = self._read_form()
+            # the JSON answer has no picture: the map is not computed for it
             result = self.classifier.classify(model_name or self.classifier.names[0],
-                                              file_name, data)
+                                              file_name, data, with_cam=not self._wants_json())
         except UploadError as e:
             self.log_message('refused: %s', e)
             self._error(e, model_name)
@@ -327,6 +332,13 @@ class DemoHandler(BaseHTTPRequestHandler):
         return model_name, file_name or 'the upload', data
 
 
+class DemoServer(ThreadingHTTPServer):
+    """One thread per connection; the model calls queue on the classifier's lock."""
+    daemon_threads = True
+    # the socketserver default backlog of 5 resets a burst of connections
+    request_queue_size = 128
+
+
 # ------------------------------------------------------------------------ main
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Serve a web page that classifies images.')
@@ -376,7 +388,7 @@ def build_classifier(args) -> Tuple[Classifier, List[str]]:
     return Classifier(builders, min_side=args.min_size), not_cached
 
 
-def make_server(args) -> ThreadingHTTPServer:
+def make_server(args) -> DemoServer:
     """The server, bound, with its first model loaded and run once."""
     if args.max_upload_mb <= 0 or args.min_size < 1:
         raise ValueError('--max-upload-mb and --min-size must be positive.')
@@ -385,8 +397,7 @@ def make_server(args) -> ThreadingHTTPServer:
     handler = type('Handler', (DemoHandler, ), dict(
         classifier=classifier, not_cached=not_cached,
         max_upload_bytes=int(args.max_upload_mb * 2 ** 20)))
-    server = ThreadingHTTPServer((args.host, args.port), handler)
-    server.daemon_threads = True
+    server = DemoServer((args.host, args.port), handler)
     return server
 
 
