@@ -39,6 +39,10 @@ class DemoServer:
             [sys.executable, WEB_DEMO, '--port', '0', *args], stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONPATH=REPO))
         self.output = []
+        self.url = None
+
+    def wait_ready(self) -> 'DemoServer':
+        """Read the output until the server prints its address."""
         deadline = time.time() + 240
         while time.time() < deadline:
             line = self.proc.stdout.readline()
@@ -49,7 +53,7 @@ class DemoServer:
             if match:
                 self.url = match.group(1)
                 threading.Thread(target=self._keep_reading, daemon=True).start()
-                return
+                return self
         self.stop()
         raise AssertionError('the web demo did not start:\n' + ''.join(self.output)[-3000:])
 
@@ -100,18 +104,23 @@ def read(path):
 def served(digits_checkpoint):
     checkpoint, root = digits_checkpoint
     server = DemoServer('--config', DIGITS_CONFIG, '--checkpoint', checkpoint)
-    yield server, checkpoint, root
-    server.stop()
+    try:
+        yield server, checkpoint, root
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope='module')
 def reference(served):
-    """The in-process inferencer on the same config and checkpoint."""
+    """The in-process inferencer on the same config and checkpoint, without
+    the inference fast path (built while the server starts), and the server."""
     from mmcls_ms.apis import ImageClassificationInferencer
-    return ImageClassificationInferencer(DIGITS_CONFIG, pretrained=served[1])
+    inferencer = ImageClassificationInferencer(DIGITS_CONFIG, pretrained=served[1], fast=False)
+    served[0].wait_ready()
+    return inferencer
 
 
-def test_answers_equal_inference_model(served, reference):
+def test_answers_equal_inference_model(reference, served):
     from mmcls_ms.apis import inference_model
     server, checkpoint, root = served
     image = digit_files(root, 'val', 1)[7]
@@ -141,7 +150,7 @@ def test_answers_equal_inference_model(served, reference):
     assert np.abs(shown.astype(int) - expected_picture).max() <= 2
 
 
-def test_bad_uploads_get_4xx_and_a_message_and_the_server_keeps_serving(served, tmp_path):
+def test_bad_uploads_get_4xx_and_a_message_and_the_server_keeps_serving(reference, served):
     server, _, root = served
     one_pixel = cv2.imencode('.png', np.zeros((1, 1, 3), np.uint8))[1].tobytes()
     cases = [
@@ -171,7 +180,7 @@ def top1(status, body):
     return re.search(r'<span id="top1-class">([^<]+)</span>', body).group(1)
 
 
-def test_20_concurrent_requests_are_right_and_memory_stays_flat(served, reference):
+def test_20_concurrent_requests_are_right_and_memory_stays_flat(reference, served):
     server, _, root = served
     images = digit_files(root, 'val', 2)
     expected = {path: result['pred_class']

@@ -51,7 +51,7 @@ def test_the_page_in_chromium(browser, digits_checkpoint, tmp_path):
 
     from mmcls_ms.apis import inference_model
     checkpoint, root = digits_checkpoint
-    server = DemoServer('--config', DIGITS_CONFIG, '--checkpoint', checkpoint)
+    server = DemoServer('--config', DIGITS_CONFIG, '--checkpoint', checkpoint).wait_ready()
     try:
         browser.get(server.url)
         assert browser.title == 'mmcls_ms web demo'
