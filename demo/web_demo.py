@@ -37,6 +37,9 @@ TOP_K = 5
 # client, still sending, gets the answer; beyond it the connection is closed
 DRAIN_LIMIT = 256 * 1024 * 1024
 FORM_OVERHEAD = 64 * 1024  # multipart headers and boundaries around the file
+# a small file can hold a huge picture (a PNG of one colour): its size is read
+# from the header first, so that decoding it cannot take gigabytes
+MAX_MEGAPIXELS = 50
 
 
 class UploadError(ValueError):
@@ -70,6 +73,25 @@ def zoo_models() -> List[Tuple[str, bool]]:
     return models
 
 
+def _header_megapixels(data: bytes) -> Optional[float]:
+    """Megapixels of the image as its header states them (Pillow reads no
+    pixels yet); inf past Pillow's own bomb limit; None when Pillow does not
+    know the format."""
+    import io
+    import warnings
+
+    from PIL import Image
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size[0] * image.size[1] / 1e6
+    except Image.DecompressionBombError:  # past twice Pillow's limit
+        return float('inf')
+    except Exception:  # noqa: B902  not Pillow's format: OpenCV decodes it or says why
+        return None
+
+
 class Classifier:
     """The models the page offers, built on first use, and one lock around
     every model call (MindSpore runs one graph at a time anyway).
@@ -80,9 +102,11 @@ class Classifier:
         min_side: the smallest image side accepted, in pixels.
     """
 
-    def __init__(self, builders: Dict[str, Callable], min_side: int = 8):
+    def __init__(self, builders: Dict[str, Callable], min_side: int = 8,
+                 max_megapixels: float = MAX_MEGAPIXELS):
         self.builders = builders
         self.min_side = min_side
+        self.max_megapixels = max_megapixels
         self._inferencers = {}
         self._lock = threading.Lock()
 
@@ -110,6 +134,13 @@ class Classifier:
         if not data:
             raise UploadError(HTTPStatus.BAD_REQUEST,
                               f'{file_name!r} is empty (0 bytes): choose an image file.')
+        megapixels = _header_megapixels(data)
+        if megapixels is not None and megapixels > self.max_megapixels:
+            amount = 'over 179' if megapixels == float('inf') else f'{megapixels:.0f}'
+            raise UploadError(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f'{file_name!r} has {amount} megapixels; the limit is {self.max_megapixels:g} '
+                '(--max-megapixels): upload a smaller image.')
         try:
             image = decode_image(np.frombuffer(data, np.uint8), file_name)
         except ImageReadError as e:
@@ -357,6 +388,8 @@ def parse_args(argv=None):
                         help='largest image file accepted, in MB (default 20)')
     parser.add_argument('--min-size', type=int, default=8,
                         help='smallest image side accepted, in pixels (default 8)')
+    parser.add_argument('--max-megapixels', type=float, default=MAX_MEGAPIXELS,
+                        help=f'largest image accepted, in megapixels (default {MAX_MEGAPIXELS})')
     return parser.parse_args(argv)
 
 
@@ -385,13 +418,14 @@ def build_classifier(args) -> Tuple[Classifier, List[str]]:
         raise ValueError('No model to serve: no zoo weights are cached. Pass --config CONFIG '
                          '--checkpoint CKPT, or --model NAME to fetch a zoo model.')
     not_cached = [n for n, cached in zoo if n not in builders]
-    return Classifier(builders, min_side=args.min_size), not_cached
+    return (Classifier(builders, min_side=args.min_size, max_megapixels=args.max_megapixels),
+            not_cached)
 
 
 def make_server(args) -> DemoServer:
     """The server, bound, with its first model loaded and run once."""
-    if args.max_upload_mb <= 0 or args.min_size < 1:
-        raise ValueError('--max-upload-mb and --min-size must be positive.')
+    if args.max_upload_mb <= 0 or args.min_size < 1 or args.max_megapixels <= 0:
+        raise ValueError('--max-upload-mb, --max-megapixels and --min-size must be positive.')
     classifier, not_cached = build_classifier(args)
     classifier.warm_up()
     handler = type('Handler', (DemoHandler, ), dict(

@@ -4,6 +4,7 @@ with their message and leave it serving, and 20 concurrent requests get 20
 right answers with its memory flat."""
 import base64
 import importlib.util
+import io
 import json
 import os
 import os.path as osp
@@ -20,6 +21,7 @@ import cv2
 import numpy as np
 import pytest
 from digits_files import DIGITS_CONFIG, REPO, digit_files
+from PIL import Image
 
 WEB_DEMO = osp.join(REPO, 'demo', 'web_demo.py')
 
@@ -153,11 +155,15 @@ def test_answers_equal_inference_model(reference, served):
 def test_bad_uploads_get_4xx_and_a_message_and_the_server_keeps_serving(reference, served):
     server, _, root = served
     one_pixel = cv2.imencode('.png', np.zeros((1, 1, 3), np.uint8))[1].tobytes()
+    huge_picture = io.BytesIO()  # 100 megapixels of one colour in a 12 kB PNG
+    Image.new('1', (10000, 10000)).save(huge_picture, 'PNG')
     cases = [
         ('notes.txt', b'this is no image\n' * 10, 415, "Cannot decode image file 'notes.txt'"),
         ('empty.png', b'', 400, "'empty.png' is empty (0 bytes)"),
         ('huge.png', bytes(50 * 2 ** 20), 413, 'The upload is 50.0 MB; the limit is 20 MB'),
         ('dot.png', one_pixel, 400, "'dot.png' is 1x1 pixels; the demo needs at least 8x8"),
+        ('wall.png', huge_picture.getvalue(), 413,
+         "'wall.png' has 100 megapixels; the limit is 50 (--max-megapixels)"),
     ]
     good = digit_files(root, 'val', 1)[3]
     for name, data, status, message in cases:
