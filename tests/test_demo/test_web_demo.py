@@ -223,6 +223,25 @@ def test_cli_refusals(cache_home):
         web_demo.build_classifier(web_demo.parse_args(['--model', 'vgg11-typo']))
 
 
+def test_zoo_models_with_cached_weights_are_offered(cache_home, tmp_path):
+    from mmcls_ms.apis.model_index import ModelHub
+    from mmcls_ms.weights.download import file_name_of
+    web_demo = load_web_demo()
+    weights = ModelHub.get('vgg11bn_8xb32_in1k').weights
+    (cache_home / 'checkpoints').mkdir(parents=True)
+    (cache_home / 'checkpoints' / file_name_of(weights)).write_bytes(b'cached')
+    zoo = dict(web_demo.zoo_models())
+    assert zoo['vgg11bn_8xb32_in1k'] and not zoo['vgg11_8xb32_in1k']
+    checkpoint = tmp_path / 'digits.ckpt'  # named only: models are built on first use
+    classifier, not_cached = web_demo.build_classifier(web_demo.parse_args(
+        ['--config', DIGITS_CONFIG, '--checkpoint', str(checkpoint)]))
+    assert classifier.names == ['vgg11bn-gap_1xb32_digits (digits.ckpt)', 'vgg11bn_8xb32_in1k']
+    assert 'vgg11_8xb32_in1k' in not_cached and 'vgg11bn_8xb32_in1k' not in not_cached
+    options = web_demo._options(classifier.names, '', not_cached)
+    assert '<option value="vgg11bn_8xb32_in1k">' in options
+    assert '<option disabled>vgg11_8xb32_in1k</option>' in options
+
+
 @pytest.fixture
 def cache_home(tmp_path, monkeypatch):
     monkeypatch.setenv('MMCLS_MS_HOME', str(tmp_path / 'home'))
