@@ -29,6 +29,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Dict, List, Optional, Tuple
 
+import numpy as np
+
 # run from a checkout without installing
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -115,21 +117,26 @@ class Classifier:
         return list(self.builders)
 
     def _inferencer(self, name: str):
+        from mmcls_ms.utils.cli import error_message, is_expected_error
         if name not in self._inferencers:
-            self._inferencers[name] = self.builders[name]()
+            try:
+                self._inferencers[name] = self.builders[name]()
+            except Exception as e:  # noqa: B902  a bug keeps its traceback (in the log)
+                if not is_expected_error(e):
+                    raise
+                raise UploadError(HTTPStatus.SERVICE_UNAVAILABLE,
+                                  f'Model {name!r} could not be loaded: '
+                                  f'{error_message(e)[len("error: "):]}') from None
         return self._inferencers[name]
 
     def warm_up(self) -> None:
         """Build the first model and run it once (its graphs compile here,
         not in the first request)."""
-        import numpy as np
         self.classify(self.names[0], 'warm-up.png', None,
                       image=np.zeros((64, 64, 3), np.uint8))
 
-    def decode(self, file_name: str, data: bytes):
+    def decode(self, file_name: str, data: bytes) -> np.ndarray:
         """The uploaded bytes as an HxWx3 BGR image, or an UploadError."""
-        import numpy as np
-
         from mmcls_ms.datasets.transforms import ImageReadError, decode_image
         if not data:
             raise UploadError(HTTPStatus.BAD_REQUEST,
@@ -160,9 +167,9 @@ class Classifier:
         of one upload.
 
         Example:
-            >>> classifier.classify('vgg11bn', 'digit.png', open('7.png', 'rb').read())
-            ... # doctest: +SKIP
-            {'model': 'vgg11bn', 'pred_label': 7, 'topk': [('7', 0.98), ...], 'cam_png': b'...'}
+            >>> answer = classifier.classify(classifier.names[0], '7.png', data)  # doctest: +SKIP
+            >>> answer['topk'][0]                                               # doctest: +SKIP
+            ('7', 0.98)
         """
         import cv2
 
@@ -178,7 +185,9 @@ class Classifier:
             try:
                 result = inferencer(image)[0]
                 inputs = inferencer.preprocess(image)['inputs'][None]
-            except ValueError as e:  # the test pipeline or the model refused the image
+            # the test pipeline (ValueError) or the model (RuntimeError, naming the
+            # input shape) refused the image
+            except (ValueError, RuntimeError) as e:
                 raise UploadError(HTTPStatus.UNPROCESSABLE_ENTITY,
                                   f'{file_name!r} cannot be classified: {e}') from None
             answer = dict(model=model_name, pred_label=result['pred_label'],

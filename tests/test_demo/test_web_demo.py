@@ -242,6 +242,18 @@ def test_zoo_models_with_cached_weights_are_offered(cache_home, tmp_path):
     assert '<option disabled>vgg11_8xb32_in1k</option>' in options
 
 
+def test_a_model_that_cannot_load_is_reported_on_the_page(tmp_path):
+    from mmcls_ms.apis import ImageClassificationInferencer
+    web_demo = load_web_demo()
+    missing = str(tmp_path / 'epoch_9.ckpt')
+    classifier = web_demo.Classifier({'digits': lambda: ImageClassificationInferencer(
+        DIGITS_CONFIG, pretrained=missing)})
+    png = cv2.imencode('.png', np.zeros((32, 32, 3), np.uint8))[1].tobytes()
+    with pytest.raises(web_demo.UploadError, match="Model 'digits' could not be loaded: ") as e:
+        classifier.classify('digits', 'x.png', png)
+    assert e.value.status == 503 and 'epoch_9.ckpt' in str(e.value)
+
+
 @pytest.fixture
 def cache_home(tmp_path, monkeypatch):
     monkeypatch.setenv('MMCLS_MS_HOME', str(tmp_path / 'home'))
