@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 from digits_files import DIGITS_CONFIG, digit_files
-from test_web_demo import DemoServer
+from test_web_demo import DemoServer, load_web_demo
 
 CHROMIUM = '/usr/bin/chromium'
 CHROMEDRIVER = '/usr/bin/chromedriver'
@@ -76,5 +76,26 @@ def test_the_page_in_chromium(browser, digits_checkpoint, tmp_path):
         assert 'Upload a JPEG, PNG' in message
         browser.save_screenshot(str(tmp_path / 'web_demo_not_an_image.png'))
         print('screenshots in', tmp_path)
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_bird_with_a_cached_zoo_model_in_chromium(request, tmp_path):
+    cached = [name for name, is_cached in load_web_demo().zoo_models() if is_cached]
+    if not cached:
+        pytest.skip('no zoo model has its weights cached (python demo/image_demo.py '
+                    'demo/bird.JPEG NAME fetches them)')
+    browser = request.getfixturevalue('browser')  # Chromium starts only when it is needed
+    from selenium.webdriver.common.by import By
+
+    from mmcls_ms.apis import inference_model
+    bird = osp.join(osp.dirname(DIGITS_CONFIG), '..', '..', 'demo', 'bird.JPEG')
+    server = DemoServer('--model', cached[0]).wait_ready()
+    try:
+        upload(browser, server.url, osp.abspath(bird))
+        top1 = browser.find_element(By.ID, 'top1-class').text
+        assert top1 == inference_model(cached[0], bird)['pred_class']
+        browser.save_screenshot(str(tmp_path / 'web_demo_bird.png'))
     finally:
         server.stop()
