@@ -70,8 +70,8 @@ def read_image(path: str, color_type: str = 'color', backend: str = 'cv2') -> np
     scaled to 8 bits (value >> 8) and the EXIF orientation of JPEGs is applied.
 
     Example:
-        >>> img = read_image('demo/demo.JPEG')  # doctest: +SKIP
-        >>> img.shape[2], img.dtype
+        >>> img = read_image('demo/bird.JPEG')  # doctest: +SKIP
+        >>> img.shape[2], img.dtype             # doctest: +SKIP
         (3, dtype('uint8'))
     """
     try:
