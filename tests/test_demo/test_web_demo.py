@@ -209,6 +209,7 @@ def test_20_concurrent_requests_are_right_and_memory_stays_flat(reference, serve
     for t in threads:
         t.join(timeout=300)
     after = server.rss_mb()
+    print(f'server RSS around 20 concurrent requests: {before:.0f} -> {after:.0f} MB')
     assert answers == expected
     assert after - before < 50, (before, after)
 
