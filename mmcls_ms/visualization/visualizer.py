@@ -70,7 +70,8 @@ class UniversalVisualizer:
         (0: until a key is pressed), as mmengine's ``Visualizer.show``.
 
         Example:
-            >>> UniversalVisualizer.show(np.zeros((8, 8, 3), np.uint8), wait_time=0.5)  # doctest: +SKIP
+            >>> image = np.zeros((8, 8, 3), np.uint8)
+            >>> UniversalVisualizer.show(image, wait_time=0.5)  # doctest: +SKIP
         """
         if not has_display():
             raise RuntimeError('There is no display to show images on (DISPLAY is unset); '
