@@ -12,10 +12,22 @@ Example:
 """
 import difflib
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from mmengine.registry import Registry
 from mmengine.registry.build_functions import build_from_cfg
+
+
+def did_you_mean(name: str, known: Iterable[str], n: int = 1, cutoff: float = 0.6) -> str:
+    """`` Did you mean 'x'?`` naming the closest of ``known`` to ``name``
+    (difflib), or '' when none is close.
+
+    Example:
+        >>> did_you_mean('intervl', ['interval', 'enable'])
+        " Did you mean 'interval'?"
+    """
+    close = difflib.get_close_matches(name, sorted(known), n=n, cutoff=cutoff)
+    return f' Did you mean {", ".join(repr(c) for c in close)}?' if close else ''
 
 
 def _build_with_suggestions(cfg, registry, default_args=None):
@@ -30,9 +42,7 @@ def _build_with_suggestions(cfg, registry, default_args=None):
             target = registry._search_child(scope) or registry
         if name not in target.module_dict:
             known = sorted(target.module_dict)
-            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-            hint = (f' Did you mean {", ".join(repr(c) for c in close)}?'
-                    if close else '')
+            hint = did_you_mean(name, known, n=3, cutoff=0.5)
             raise KeyError(
                 f'Unknown type {obj_type!r} in the {registry.name!r} registry of scope '
                 f'{registry.scope!r}.{hint} Registered types: {", ".join(known)}. '

@@ -5,6 +5,7 @@
     python tools/test.py CONFIG CKPT --out results.pkl     # mmpretrain's DumpResults
     python tools/test.py CONFIG CKPT --tta                 # flip test-time augmentation
     python tools/test.py CONFIG CKPT --show-dir vis/
+    python tools/test.py CONFIG CKPT --show --wait-time 1     # a window per image
     python tools/test.py CONFIG CKPT --allow-partial-checkpoint   # evaluate a partial fit
 """
 import argparse
@@ -32,9 +33,13 @@ def parse_args(argv=None):
                              "(default: pred for a .pkl file, as mmpretrain, else metrics)")
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='override config settings, e.g. test_dataloader.batch_size=64')
+    parser.add_argument('--show', action='store_true',
+                        help='show each test image with its prediction in a window')
     parser.add_argument('--show-dir', help='write each test image with its prediction here')
     parser.add_argument('--interval', type=int, default=1,
-                        help='with --show-dir: draw every n-th sample')
+                        help='with --show or --show-dir: draw every n-th sample')
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='with --show: seconds each image stays up (0: until a key)')
     parser.add_argument('--allow-partial-checkpoint', action='store_true',
                         help='evaluate even when the checkpoint leaves parameters of the model '
                              'missing or mis-shaped (they keep random weights); refused '
@@ -99,6 +104,22 @@ def apply_tta(cfg):
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
 
+def set_visualization(cfg, args):
+    """mmpretrain's ``--show`` / ``--show-dir``: the config's visualization hook,
+    enabled, with the flags' ``show``, ``wait_time``, ``out_dir`` and ``interval``."""
+    from mmcls_ms.visualization import has_display
+    if args.show and not has_display():
+        raise ValueError('--show: there is no display to open a window on (DISPLAY is '
+                         'unset); use --show-dir DIR to write the drawn images instead.')
+    if args.wait_time < 0:
+        raise ValueError(f'--wait-time must be >= 0 seconds, got {args.wait_time}.')
+    hooks = cfg.setdefault('default_hooks', {})
+    hook = dict(hooks.get('visualization') or dict(type='VisualizationHook'))
+    hook.update(enable=True, show=args.show, wait_time=args.wait_time,
+                out_dir=args.show_dir, interval=args.interval)
+    hooks['visualization'] = hook
+
+
 def write_out(path, obj):
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     if path.endswith(('.pkl', '.pickle')):
@@ -141,10 +162,8 @@ def main(argv=None):
         cfg.test_cfg['fast'] = False
     if args.tta:
         apply_tta(cfg)
-    if args.show_dir:
-        hooks = cfg.setdefault('default_hooks', {})
-        hooks['visualization'] = dict(type='VisualizationHook', enable=True,
-                                      out_dir=args.show_dir, interval=args.interval)
+    if args.show or args.show_dir:
+        set_visualization(cfg, args)
     from mmcls_ms.engine import Runner
     from mmcls_ms.utils import register_all_modules
     register_all_modules()

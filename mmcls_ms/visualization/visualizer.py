@@ -11,6 +11,7 @@ Example:
 """
 import copy
 import os
+import sys
 from typing import Optional, Sequence, Tuple
 
 import cv2
@@ -64,6 +65,22 @@ class UniversalVisualizer:
             backend.close()
 
     @staticmethod
+    def show(image: np.ndarray, win_name: str = 'image', wait_time: float = 0.) -> None:
+        """Show ``image`` (BGR) in an OpenCV window for ``wait_time`` seconds
+        (0: until a key is pressed), as mmengine's ``Visualizer.show``.
+
+        Example:
+            >>> image = np.zeros((8, 8, 3), np.uint8)
+            >>> UniversalVisualizer.show(image, wait_time=0.5)  # doctest: +SKIP
+        """
+        if not has_display():
+            raise RuntimeError('There is no display to show images on (DISPLAY is unset); '
+                               'write them to files instead.')
+        cv2.imshow(win_name, image)
+        # waitKey(0) waits for a key; any positive time, however short, does not
+        cv2.waitKey(0 if wait_time <= 0 else max(1, round(wait_time * 1000)))
+
+    @staticmethod
     def draw_cls(image: np.ndarray, predictions: Sequence[Tuple[str, float]],
                  ground_truth: Optional[str] = None, draw_score: bool = True,
                  min_width: int = MIN_WIDTH) -> np.ndarray:
@@ -98,6 +115,19 @@ class UniversalVisualizer:
             cv2.putText(canvas, line, (6, y), font, font_scale, (255, 255, 255), thickness,
                         cv2.LINE_AA)
         return canvas
+
+
+def has_display() -> bool:
+    """Whether a window can be opened: an X11 or Wayland display is set (on
+    Linux; Windows and macOS always have one).
+
+    Example:
+        >>> isinstance(has_display(), bool)
+        True
+    """
+    if sys.platform in ('win32', 'darwin'):
+        return True
+    return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
 
 
 def build_visualizer(visualizer_cfg: Optional[dict], save_dir: Optional[str],

@@ -26,14 +26,14 @@ def load_tool(name):
     return module
 
 
-@pytest.fixture
-def results(tmp_path):
-    """``(config, results.pkl)`` as tools/test.py --out writes them."""
+def write_results(tmp_path, samples):
+    """``(config, results.pkl)`` as tools/test.py --out writes them, for
+    ``samples`` of ``(gt, scores)``."""
     from mmcls_ms.utils.config import load_config
     rows = []
-    for i, (gt, scores) in enumerate(SAMPLES):
+    for i, (gt, scores) in enumerate(samples):
         img_path = str(tmp_path / f'img{i}.png')
-        cv2.imwrite(img_path, np.full((24, 24, 3), 40 * i, np.uint8))
+        cv2.imwrite(img_path, np.full((24, 24, 3), 40 * i % 256, np.uint8))
         scores = np.array(scores, np.float32)
         rows.append(dict(sample_idx=i, img_path=img_path, gt_label=np.array([gt]),
                          pred_label=np.array([int(scores.argmax())]), pred_score=scores,
@@ -46,6 +46,12 @@ def results(tmp_path):
     config = str(tmp_path / 'cfg.py')
     cfg.dump(config)
     return config, pkl
+
+
+@pytest.fixture
+def results(tmp_path):
+    """``(config, results.pkl)`` of :data:`SAMPLES`."""
+    return write_results(tmp_path, SAMPLES)
 
 
 def test_eval_metric(results):
@@ -102,3 +108,57 @@ def test_analyze_results(results, tmp_path):
     assert sorted(os.listdir(out_dir / 'fail')) == ['000003_img3.png', '000004_img4.png',
                                                     'fail.json']
     assert cv2.imread(str(out_dir / 'fail' / '000004_img4.png')) is not None
+
+
+def test_analyze_results_per_class(tmp_path):
+    # per class, the right predictions with the highest scores are its best
+    # images, the wrong ones with the highest scores its worst
+    samples = SAMPLES + [(0, [0.95, 0.03, 0.02]), (0, [0.4, 0.35, 0.25]),
+                         (0, [0.2, 0.1, 0.7]), (2, [0.1, 0.5, 0.4])]
+    config, pkl = write_results(tmp_path, samples)
+    out_dir = tmp_path / 'analysis'
+    load_tool('analyze_results').main([config, pkl, '--out-dir', str(out_dir), '--topk', '2'])
+    by_class = out_dir / 'by_class'
+    assert sorted(os.listdir(by_class)) == sorted(CLASSES)
+
+    def listed(name, kind):
+        rows = json.loads((by_class / name / kind / f'{kind}.json').read_text())
+        assert sorted(f for f in os.listdir(by_class / name / kind) if f.endswith('.png')) == \
+            sorted(f'{r["sample_idx"]:06d}_img{r["sample_idx"]}.png' for r in rows)
+        return [r['sample_idx'] for r in rows]
+    assert listed('cat', 'success') == [5, 0]      # 0.95, 0.7; 0.4 (sample 6) is third
+    assert listed('cat', 'fail') == [7, 3]         # bird 0.7, dog 0.6
+    assert listed('dog', 'success') == [1] and listed('dog', 'fail') == [4]
+    assert listed('bird', 'success') == [2] and listed('bird', 'fail') == [8]
+    assert all(json.loads((by_class / 'cat' / 'fail' / 'fail.json').read_text())[i]['gt_class']
+               == 'cat' for i in range(2))
+    # the overall folders stay as mmpretrain's
+    assert [r['sample_idx'] for r in
+            json.loads((out_dir / 'success' / 'success.json').read_text())] == [5, 2]
+    drawn = cv2.imread(str(by_class / 'bird' / 'fail' / '000008_img8.png'))
+    assert drawn is not None and drawn.shape[1] == 400  # drawn, enlarged for the text
+
+
+def test_confusion_matrix_of_a_checkpoint_equals_that_of_its_results(tested_12, tmp_path):
+    """CONFIG CHECKPOINT runs the test set: the same matrix as from the
+    checkpoint's tools/test.py --out pickle."""
+    tool = load_tool('confusion_matrix')
+    png = tmp_path / 'cm.png'
+    # op by op: no graph to compile for three batches
+    from_checkpoint = tool.main([tested_12.config, tested_12.checkpoint, '--show-path',
+                                 str(png), '--cfg-options', 'env_cfg.mode=pynative'])
+    from_results = tool.main([tested_12.config, tested_12.out])
+    assert from_checkpoint.shape == (10, 10) and from_checkpoint.sum() == 12
+    np.testing.assert_array_equal(from_checkpoint, from_results)
+    gts = [int(r['gt_label'][0]) for r in tested_12.results]
+    np.testing.assert_array_equal(from_checkpoint.sum(1), np.bincount(gts, minlength=10))
+    plot = cv2.imread(str(png))
+    assert plot.shape[:2] == (800, 800)  # the plot: 8 inches for 10 classes, at 100 dpi
+    # --include-values writes the counts into the cells: the same plot plus the numbers
+    with_values = tmp_path / 'cm_values.png'
+    tool.main([tested_12.config, tested_12.out, '--show-path', str(with_values),
+               '--include-values'])
+    changed = np.any(cv2.imread(str(with_values)) != plot, axis=2)
+    rows, cols = np.nonzero(changed)
+    assert changed.sum() > 500
+    assert 0.1 * 800 < cols.min() and rows.max() < 0.9 * 800  # inside the matrix, not the axes

@@ -1,6 +1,5 @@
 """tools/test.py --tta (mmpretrain's tta_model / tta_pipeline) and the
 DumpResults pickle of --out, on 12 real digit images."""
-import os
 import os.path as osp
 import pickle
 
@@ -14,41 +13,9 @@ QUICKSTART = osp.join(REPO, 'configs', 'vgg', 'vgg11bn-gap_1xb32_digits.py')
 N_IMAGES = 12
 
 
-@pytest.fixture(scope='module')
-def setup(tmp_path_factory):
-    """``(write_config, checkpoint)``: a random-weight checkpoint of the
-    quickstart model and configs testing it on 12 val digits."""
-    from mmcls_ms.apis import get_model
-    from mmcls_ms.datasets import prepare_digits
-    from mmcls_ms.weights.checkpoint import save_checkpoint
-    tmp = tmp_path_factory.mktemp('tta')
-    root = str(tmp / 'digits')
-    prepare_digits(root)
-    lines = [f'val/{k}/{sorted(os.listdir(osp.join(root, "val", str(k))))[i]} {k}'
-             for k in range(6) for i in range(2)]
-    with open(osp.join(root, 'val12.txt'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    base = load_config(QUICKSTART)
-    checkpoint = save_checkpoint(get_model(base), str(tmp / 'random.ckpt'))
-
-    def write_config(name, pipeline=None, **extra):
-        cfg = load_config(QUICKSTART, {
-            'test_dataloader.batch_size': 5,  # a short last batch, padded
-            'test_dataloader.num_workers': 0,
-            'test_dataloader.dataset': dict(
-                _delete_=True, type='CustomDataset', data_root=root, ann_file='val12.txt',
-                data_prefix='', classes=[str(i) for i in range(10)],
-                pipeline=pipeline or base.test_pipeline),
-            **extra})
-        path = str(tmp / f'{name}.py')
-        cfg.dump(path)
-        return path
-    return tmp, write_config, checkpoint
-
-
-def run_test(setup, name, *flags, **config):
+def run_test(quickstart_12, name, *flags, **config):
     from tools.test import main as test_main
-    tmp, write_config, checkpoint = setup
+    tmp, write_config, checkpoint = quickstart_12
     out = str(tmp / f'{name}.pkl')
     metrics = test_main([write_config(name, **config), checkpoint, '--work-dir',
                          str(tmp / name), '--out', out, *flags])
@@ -61,9 +28,9 @@ def scores_of(results):
 
 
 @pytest.mark.slow  # four test runs, about 80 s on 2 cores
-def test_tta_averages_the_scores_of_the_views(setup):
+def test_tta_averages_the_scores_of_the_views(quickstart_12):
     pipeline = load_config(QUICKSTART).test_pipeline
-    _, plain = run_test(setup, 'plain')
+    _, plain = run_test(quickstart_12, 'plain')
     # the pickle is mmpretrain's DumpResults: one dict per sample
     assert len(plain) == N_IMAGES
     first = plain[0]
@@ -73,14 +40,14 @@ def test_tta_averages_the_scores_of_the_views(setup):
 
     # one identity view: the plain test
     identity = pipeline[:-1] + [dict(type='TestTimeAug', transforms=[[pipeline[-1]]])]
-    _, same = run_test(setup, 'identity', '--tta', tta_pipeline=identity)
+    _, same = run_test(quickstart_12, 'identity', '--tta', tta_pipeline=identity)
     np.testing.assert_allclose(scores_of(same), scores_of(plain), rtol=1e-5, atol=1e-6)
 
     # the default TTA: the mean of the flipped and the plain pass
     flipped_pipeline = pipeline[:-1] + [dict(type='RandomFlip', prob=1.), pipeline[-1]]
-    _, flipped = run_test(setup, 'flipped', pipeline=flipped_pipeline)
+    _, flipped = run_test(quickstart_12, 'flipped', pipeline=flipped_pipeline)
     assert not np.allclose(scores_of(flipped), scores_of(plain), atol=1e-4)
-    metrics, tta = run_test(setup, 'flip_tta', '--tta')
+    metrics, tta = run_test(quickstart_12, 'flip_tta', '--tta')
     mean = (scores_of(plain) + scores_of(flipped)) / 2
     np.testing.assert_allclose(scores_of(tta), mean, rtol=1e-5, atol=1e-6)
     # the metric and the labels come from the averaged scores

@@ -13,6 +13,7 @@ import os
 import os.path as osp
 import pickle
 import sys
+import tempfile
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmcls_ms  # noqa: E402,F401
@@ -80,9 +81,13 @@ def compute_matrix(args, cfg):
     cfg.load_from = args.ckpt_or_result
     cfg.resume = False
     cfg.test_evaluator = dict(type='ConfusionMatrix')
-    if cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    return Runner.from_cfg(cfg).test()['confusion_matrix/result']
+    # the predictions of tools/test.py, which tests on the fast path by default
+    cfg.test_cfg = dict(cfg.get('test_cfg') or {})
+    cfg.test_cfg.setdefault('fast', True)
+    # as mmpretrain: the run's log and files go to a folder deleted afterwards
+    with tempfile.TemporaryDirectory() as work_dir:
+        cfg.work_dir = work_dir
+        return Runner.from_cfg(cfg).test()['confusion_matrix/result']
 
 
 def main(argv=None):
@@ -90,8 +95,8 @@ def main(argv=None):
     import matplotlib
     import numpy as np
     from mmcls_ms.utils.config import load_config
-    has_display = bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
-    if args.show and not has_display:
+    from mmcls_ms.visualization import has_display
+    if args.show and not has_display():
         raise ValueError('--show: no display to open a window on; use --show-path FILE.png.')
     if not args.show:
         matplotlib.use('Agg')

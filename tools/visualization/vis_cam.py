@@ -56,6 +56,7 @@ def main(argv=None):
     from mmcls_ms.apis.base import BaseInferencer
     from mmcls_ms.apis.cam import compute_cam, default_target_layers, overlay_cam
     from mmcls_ms.utils.config import load_config
+    from mmcls_ms.visualization import UniversalVisualizer, has_display
     cfg = load_config(args.config, args.cfg_options)
     inferencer = BaseInferencer(cfg, pretrained=args.checkpoint, device=args.device)
     model = inferencer.model
@@ -64,7 +65,7 @@ def main(argv=None):
             if name:
                 print(f'{name}: {type(cell).__name__}')
         return None
-    if not args.save_path and not (os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')):
+    if not args.save_path and not has_display():
         raise ValueError('No display to show the picture on: pass --save-path FILE.png.')
     layers = args.target_layers or default_target_layers(model)
     packed = inferencer.preprocess(args.img)
@@ -84,8 +85,7 @@ def main(argv=None):
             raise OSError(f'Could not write {args.save_path} (use .png or .jpg).')
         print(f'Saved the picture to {args.save_path}')
     else:
-        cv2.imshow('CAM', picture)
-        cv2.waitKey(0)
+        UniversalVisualizer.show(picture, 'CAM', wait_time=0)
     return cam
 
 

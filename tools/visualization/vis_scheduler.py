@@ -134,11 +134,12 @@ def main(argv=None):
     import matplotlib
     from mmcls_ms.utils.config import load_config
     window_size = _window_size(args.window_size)
-    has_display = bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
-    if not args.not_show and not has_display and not args.save_path:
+    from mmcls_ms.visualization import has_display
+    display = has_display()
+    if not args.not_show and not display and not args.save_path:
         raise ValueError('No display to show the plot on: pass --save-path FILE.png '
                          '(and --not-show).')
-    if args.not_show or not has_display:
+    if args.not_show or not display:
         matplotlib.use('Agg')
     cfg = load_config(args.config, args.cfg_options)
     epoch_length = _epoch_length(cfg, args.dataset_size, args.ngpus)
@@ -152,7 +153,7 @@ def main(argv=None):
         os.makedirs(osp.dirname(osp.abspath(args.save_path)), exist_ok=True)
         fig.savefig(args.save_path)
         print(f'Saved the plot to {args.save_path}')
-    if not args.not_show and has_display:
+    if not args.not_show and display:
         import matplotlib.pyplot as plt
         plt.show()
     return fig
