@@ -228,10 +228,9 @@ extern "C" int conv2d_forward(int nparam, void **params, int *ndims, int64_t **s
                               const char **dtypes, void *stream, void *extra) {
   if (nparam != 5 || ndims[0] != 4 || ndims[1] != 4 || ndims[3] != 7 || !all_float32(3, dtypes))
     return 1;
+  const AotParams p{params};
   return guarded("conv2d_forward", [&] {
-    convolution(shapes[0], shapes[1], shapes[3])
-        .forward(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
-                 static_cast<const float *>(params[2]), static_cast<float *>(params[4]));
+    convolution(shapes[0], shapes[1], shapes[3]).forward(p.in(0), p.in(1), p.in(2), p.out(4));
   });
 }
 
@@ -240,10 +239,9 @@ extern "C" int conv2d_backward(int nparam, void **params, int *ndims, int64_t **
                                const char **dtypes, void *stream, void *extra) {
   if (nparam != 7 || ndims[1] != 4 || ndims[2] != 4 || ndims[3] != 7 || !all_float32(3, dtypes))
     return 1;
+  const AotParams p{params};
   return guarded("conv2d_backward", [&] {
     convolution(shapes[1], shapes[2], shapes[3])
-        .backward(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
-                  static_cast<const float *>(params[2]), static_cast<float *>(params[4]),
-                  static_cast<float *>(params[5]), static_cast<float *>(params[6]));
+        .backward(p.in(0), p.in(1), p.in(2), p.out(4), p.out(5), p.out(6));
   });
 }

@@ -291,12 +291,19 @@ inline std::string impl_name(const_dnnl_primitive_desc_t pd) {
   return name ? name : "?";
 }
 
-// All primitives of one convolution shape, created on first use.
+// Whether the first `n` arguments of a MindSpore aot call are float32.
 inline bool all_float32(int n, const char **dtypes) {
   for (int i = 0; i < n; ++i)
     if (std::strcmp(dtypes[i], "float32") != 0) return false;
   return true;
 }
+
+// The arguments of a MindSpore aot call as float buffers: inputs read, outputs written.
+struct AotParams {
+  void **params;
+  const float *in(int i) const { return static_cast<const float *>(params[i]); }
+  float *out(int i) const { return static_cast<float *>(params[i]); }
+};
 
 // A pool and lock of their own, for kernels that need no scratch buffers: MindSpore may run
 // independent kernels of a step side by side (InceptionV3's branches), so such a kernel need
