@@ -166,7 +166,7 @@ void backward(const Layout &l, const float *dy, const float *x, const float *gam
 // inputs: x, gamma, beta, moving_mean, moving_variance, settings | outputs: y, mean, invstd
 extern "C" int batch_norm_relu_forward(int nparam, void **params, int *ndims, int64_t **shapes,
                                        const char **dtypes, void *stream, void *extra) {
-  if (nparam != 9 || ndims[0] != 4 || !all_float32(6, dtypes)) return 1;
+  if (!aot_arguments_are(nparam, ndims, dtypes, 9, {4}, 6)) return 1;
   const AotParams p{params};
   return guarded("batch_norm_relu_forward", [&] {
     Timed timed(Profile::kBatchNorm, 0);
@@ -178,7 +178,7 @@ extern "C" int batch_norm_relu_forward(int nparam, void **params, int *ndims, in
 // inputs: dy, x, gamma, beta, mean, invstd, settings | outputs: dx, dgamma, dbeta
 extern "C" int batch_norm_relu_backward(int nparam, void **params, int *ndims, int64_t **shapes,
                                         const char **dtypes, void *stream, void *extra) {
-  if (nparam != 10 || ndims[0] != 4 || ndims[1] != 4 || !all_float32(7, dtypes)) return 1;
+  if (!aot_arguments_are(nparam, ndims, dtypes, 10, {4, 4}, 7)) return 1;
   const AotParams p{params};
   return guarded("batch_norm_relu_backward", [&] {
     Timed timed(Profile::kBatchNorm, 0);
