@@ -257,7 +257,8 @@ def main():
     work_dir = work_dir_of(args.config, args.rest)
     # each node its own folder: on a cluster the work_dir is often one shared folder
     node = f'_node{node_rank}' if nnodes > 1 else ''
-    log_dir = load_claim_folder()(osp.abspath(osp.join(work_dir, 'msrun_logs',
+    claim_folder = load_claim_folder()
+    log_dir = claim_folder(osp.abspath(osp.join(work_dir, 'msrun_logs',
                                                 f'{stamp}_{args.tool}{node}')))
     # msrun runs `python SCRIPT ...` itself
     script = [osp.join(TOOLS, f'{args.tool}.py'), args.config]
