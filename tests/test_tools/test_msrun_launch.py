@@ -19,7 +19,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
     (['tools/dist_train.sh'],
      'usage: bash tools/dist_train.sh CONFIG NPROC [train.py args...]',
      'tools/dist_train.sh: error: the following arguments are required: CONFIG, NPROC'),
-])
+], ids=['test-without-checkpoint', 'train-nproc-0', 'train-without-arguments'])
 def test_dist_scripts_name_their_own_usage(args, usage, error):
     out = subprocess.run(['bash'] + args, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
