@@ -72,6 +72,8 @@ class BaseInferencer:
                  pretrained: Union[bool, str] = True, device: Optional[str] = None,
                  mirror: Optional[str] = None, url_mapping: 'UrlMapping' = None,
                  **kwargs: Any):
+        # MindSpore and the data pipeline (OpenCV) on first use: `import mmcls_ms.apis`
+        # and list_models stay light
         from mindspore import nn
 
         from mmcls_ms.datasets.transforms import Compose
@@ -88,7 +90,7 @@ class BaseInferencer:
         else:
             if (pretrained is True and isinstance(model, (str, os.PathLike))
                     and os.fspath(model).endswith('.py')):
-                from mmengine.config import Config
+                from mmengine.config import Config  # mmengine only for a config file
                 if not os.path.isfile(os.fspath(model)):
                     raise FileNotFoundError(f'Config file {os.fspath(model)!r} does not exist.')
                 if not Config.fromfile(os.fspath(model)).get('load_from'):
@@ -125,7 +127,7 @@ class BaseInferencer:
                         f'of them; got {type(inputs).__name__}.')
 
     def _load(self, item, index: int) -> dict:
-        from mmcls_ms.datasets.transforms import read_image
+        from mmcls_ms.datasets.transforms import read_image  # OpenCV on first use
         if isinstance(item, np.ndarray):
             img = item
             if img.ndim == 2:

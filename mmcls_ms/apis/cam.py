@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, List, Optional, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
+# MindSpore and OpenCV are imported in the functions, on first use, not with the API
+if TYPE_CHECKING:
     from mindspore import nn
 
 CAM_METHODS = ('gradcam', 'gradcam++')

@@ -15,7 +15,8 @@ import numpy as np
 
 from .base import BaseInferencer
 
-if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
+# MindSpore is imported in the methods, on first use, not with the API
+if TYPE_CHECKING:
     from mindspore import nn
     from mmengine.config import Config
 

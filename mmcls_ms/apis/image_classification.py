@@ -58,6 +58,7 @@ class ImageClassificationInferencer(BaseInferencer):
                          url_mapping=url_mapping)
         self.fast_path = []  # what the inference fast path changed
         if fast or (fast is None and built_here):
+            # at module level it would import MindSpore with the API
             from mmcls_ms.deployment.fast_inference import optimize_for_inference
             self.fast_path = optimize_for_inference(self.model)
         dataset_meta = getattr(self.model, '_dataset_meta', None) or {}

@@ -44,6 +44,7 @@ from typing import Any, Iterator, Optional, Sequence, Tuple
 import numpy as np
 
 from mmcls_ms.registry import DATA_SAMPLERS, DATASETS
+from mmcls_ms.utils.arg_checks import check_choice, check_int
 from mmcls_ms.utils.logging import LOGGER_NAME
 from .samplers import DefaultSampler
 from .transforms.loading import ImageReadError
@@ -210,23 +211,16 @@ class DataLoader:
     def __init__(self, dataset: Any, batch_size: int, sampler: Any, num_workers: int = 0,
                  drop_last: bool = False, seed: Optional[int] = 0, worker_type: str = 'thread',
                  skip_bad_images: bool = False, name: str = 'dataloader'):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f'{name}.batch_size must be a positive int, got {batch_size!r}.')
-        if not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(f'{name}.num_workers must be an int >= 0, got {num_workers!r}.')
-        if worker_type not in WORKER_TYPES:
-            raise ValueError(f'{name}.worker_type must be one of {WORKER_TYPES}, got '
-                             f'{worker_type!r}.')
         if not isinstance(skip_bad_images, bool):
             raise ValueError(f'{name}.skip_bad_images must be True or False, got '
                              f'{skip_bad_images!r}.')
         self.dataset = dataset
-        self.batch_size = batch_size
+        self.batch_size = check_int(batch_size, f'{name}.batch_size')
         self.sampler = sampler
-        self.num_workers = num_workers
+        self.num_workers = check_int(num_workers, f'{name}.num_workers', minimum=0)
         self.drop_last = drop_last
         self.seed = seed
-        self.worker_type = worker_type
+        self.worker_type = check_choice(worker_type, WORKER_TYPES, f'{name}.worker_type')
         self.skip_bad_images = skip_bad_images
         self.name = name
         # sample index -> reason, for every unreadable image skipped so far

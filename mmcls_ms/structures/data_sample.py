@@ -78,36 +78,35 @@ class DataSample:
     # -- label / score fields ----------------------------------------------
     def set_gt_label(self, value) -> 'DataSample':
         """Set the ground-truth label(s): an int or a sequence of ints."""
-        self._data['gt_label'] = _to_label_array(value, 'gt_label')
-        return self
+        return self._set_label('gt_label', value)
 
     def set_gt_score(self, value) -> 'DataSample':
         """Set a soft / one-hot target: one score per class."""
-        score = _to_score_array(value, 'gt_score')
-        self._check_num_classes(score, 'gt_score')
-        self._data['gt_score'] = score
-        return self
+        return self._set_score('gt_score', value)
 
     def set_pred_label(self, value) -> 'DataSample':
-        self._data['pred_label'] = _to_label_array(value, 'pred_label')
-        return self
+        return self._set_label('pred_label', value)
 
     def set_pred_score(self, value) -> 'DataSample':
-        score = _to_score_array(value, 'pred_score')
-        self._check_num_classes(score, 'pred_score')
-        self._data['pred_score'] = score
-        return self
+        return self._set_score('pred_score', value)
 
     def set_field(self, value, name: str) -> 'DataSample':
         """Set any other data field (e.g. ``set_field(feat, 'feature')``)."""
         setattr(self, name, value)
         return self
 
-    def _check_num_classes(self, score, name):
+    def _set_label(self, name, value):
+        self._data[name] = _to_label_array(value, name)
+        return self
+
+    def _set_score(self, name, value):
+        score = _to_score_array(value, name)
         num_classes = self._metainfo.get('num_classes')
         if num_classes is not None and score.shape[0] != num_classes:
             raise ValueError(f'{name} has {score.shape[0]} scores but num_classes is '
                              f'{num_classes}.')
+        self._data[name] = score
+        return self
 
     # -- attribute access --------------------------------------------------
     def __getattr__(self, name):

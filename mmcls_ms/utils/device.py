@@ -59,7 +59,7 @@ def set_device_target(target: str, device_id: Optional[int] = None,
     Example:
         >>> set_device_target('CPU')  # doctest: +SKIP
     """
-    import mindspore as ms
+    import mindspore as ms  # utils import no MindSpore at module level (see the package)
     check_device_target(target, key)
     if device_id is None:
         ms.set_device(target)

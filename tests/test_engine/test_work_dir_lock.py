@@ -1,5 +1,5 @@
 """One training run per work_dir: a second run refuses while the first is
-alive, a killed run's lock is taken over, and log folders never collide."""
+alive, and a killed run's lock is taken over."""
 import os
 import os.path as osp
 import signal
@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from mmcls_ms.engine.runner.runner import _claim_log_dir
 from mmcls_ms.engine.runner.work_dir_lock import (WorkDirBusyError, acquire_work_dir,
                                                   release_work_dir)
 
@@ -57,12 +56,6 @@ def test_second_train_py_refuses_while_the_first_is_alive(tmp_path):
         assert other.returncode != 0 and f'pid {os.getpid()}' in other.stderr
     finally:
         release_work_dir(work)
-
-
-def test_runs_started_in_the_same_second_get_their_own_log_folder(tmp_path):
-    names = [_claim_log_dir(str(tmp_path), '20260101_120000') for _ in range(3)]
-    assert names == ['20260101_120000', '20260101_120000_1', '20260101_120000_2']
-    assert all(osp.isdir(tmp_path / n) for n in names)
 
 
 def test_killed_holder_releases_at_once(tmp_path):

@@ -1,4 +1,8 @@
-"""Launch tools/train.py or tools/test.py on msrun (used by tools/dist_*.sh).
+"""Launch tools/train.py or tools/test.py on msrun: the one launcher behind
+``tools/dist_train.sh`` and ``tools/dist_test.sh``, with their arguments::
+
+    python tools/misc/msrun_launch.py train CONFIG NPROC [train.py args...]
+    python tools/misc/msrun_launch.py test CONFIG CHECKPOINT NPROC [test.py args...]
 
 What it adds to a bare ``msrun`` call:
 
@@ -18,6 +22,7 @@ What it adds to a bare ``msrun`` call:
   (MindCV issue #804: two-device runs are slow without binding).
 """
 import argparse
+import importlib.util
 import os
 import os.path as osp
 import re
@@ -28,23 +33,34 @@ import sys
 import time
 
 TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# a source checkout: the package next to tools/ (an installed one is found anyway)
+sys.path.insert(0, osp.dirname(TOOLS))
 FINISHED = 'mmcls_ms: rank {rank} finished'
 NOISE = re.compile(r'^\[(WARNING|INFO|DEBUG)\] [A-Z_]+\(\d+')
 
 
-def parse_args():
+# each tool's positional arguments before NPROC, as in mmpretrain's dist_*.sh
+TOOL_ARGUMENTS = {'train': ['CONFIG'], 'test': ['CONFIG', 'CHECKPOINT']}
+
+
+def nproc(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
+    return value
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--script', choices=['train.py', 'test.py'], required=True)
-    parser.add_argument('--config', required=True)
-    parser.add_argument('--checkpoint')
-    parser.add_argument('--nproc', type=int, required=True)
-    parser.add_argument('rest', nargs=argparse.REMAINDER)
-    args = parser.parse_args()
-    if args.rest and args.rest[0] == '--':
-        args.rest = args.rest[1:]
-    if args.nproc < 1:
-        parser.error(f'NPROC must be >= 1, got {args.nproc}')
-    return args
+    tools = parser.add_subparsers(dest='tool', required=True, metavar='{train,test}')
+    for tool, names in TOOL_ARGUMENTS.items():
+        sub = tools.add_parser(tool, prog=f'tools/dist_{tool}.sh', usage=(
+            f"bash tools/dist_{tool}.sh {' '.join(names)} NPROC [{tool}.py args...]"))
+        for name in names:
+            sub.add_argument(name.lower(), metavar=name)
+        sub.add_argument('nproc', type=nproc, metavar='NPROC')
+        sub.add_argument('rest', nargs=argparse.REMAINDER, metavar=f'{tool}.py args')
+    return parser.parse_args(argv)
 
 
 def work_dir_of(config, rest):
@@ -56,17 +72,19 @@ def work_dir_of(config, rest):
     return osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
 
 
-def claim_folder(path):
-    """Create ``path`` for this launch alone (``path_1``, ... when it exists)."""
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    candidate, n = path, 0
-    while True:
-        try:
-            os.mkdir(candidate)
-            return candidate
-        except FileExistsError:
-            n += 1
-            candidate = f'{path}_{n}'
+def load_claim_folder():
+    """``mmcls_ms.utils.folders.claim_folder``, loaded from its file: importing the
+    package would make its oneDNN decision here and hand it to every worker in
+    ``ONEDNN_MAX_CPU_ISA`` as if the user had set it."""
+    spec = importlib.util.find_spec('mmcls_ms')
+    if spec is None:
+        sys.exit('error: mmcls_ms is not importable: install it (pip install .) or run '
+                 'from the source checkout.')
+    path = osp.join(spec.submodule_search_locations[0], 'utils', 'folders.py')
+    folders = importlib.util.spec_from_file_location('mmcls_ms_folders', path)
+    module = importlib.util.module_from_spec(folders)
+    folders.loader.exec_module(module)
+    return module.claim_folder
 
 
 def port_is_free(addr, port):
@@ -239,11 +257,12 @@ def main():
     work_dir = work_dir_of(args.config, args.rest)
     # each node its own folder: on a cluster the work_dir is often one shared folder
     node = f'_node{node_rank}' if nnodes > 1 else ''
+    claim_folder = load_claim_folder()
     log_dir = claim_folder(osp.abspath(osp.join(work_dir, 'msrun_logs',
-                                                f'{stamp}_{args.script[:-3]}{node}')))
+                                                f'{stamp}_{args.tool}{node}')))
     # msrun runs `python SCRIPT ...` itself
-    script = [osp.join(TOOLS, args.script), args.config]
-    if args.checkpoint:
+    script = [osp.join(TOOLS, f'{args.tool}.py'), args.config]
+    if args.tool == 'test':
         script.append(args.checkpoint)
     script += ['--launcher', 'msrun'] + args.rest
     # msrun starts the scheduler on every node whose address is MASTER_ADDR; on one

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from mmcls_ms.registry import TRANSFORMS
+from mmcls_ms.utils.arg_checks import check_interval
 from .color import adjust_brightness, adjust_contrast, adjust_saturation, blend
 from .image_ops import rng_of
 
@@ -32,14 +33,12 @@ class BaseAugTransform(ABC):
                  magnitude_level: Optional[float] = None, magnitude_std: Union[float, str] = 0.0,
                  total_level: float = 10, prob: float = 0.5, random_negative_prob: float = 0.5,
                  pad_val: Union[int, Sequence[int]] = 128, interpolation: str = 'nearest'):
-        if not 0 <= prob <= 1:
-            raise ValueError(f'{type(self).__name__}: prob must be in [0, 1], got {prob}.')
         self.magnitude = magnitude
         self.magnitude_range = magnitude_range
         self.magnitude_level = magnitude_level
         self.magnitude_std = magnitude_std
         self.total_level = total_level
-        self.prob = prob
+        self.prob = check_interval(prob, '[0, 1]', f'{type(self).__name__}: prob')
         self.random_negative_prob = random_negative_prob
         self.pad_val = pad_val
         self.interpolation = interpolation
@@ -163,31 +162,31 @@ class SolarizeAdd(BaseAugTransform):
         return np.where(img < self.thr, added, img)
 
 
+class _FactorAdjust(BaseAugTransform):
+    """An adjustment ``adjust(img, factor)`` by the factor ``1 + magnitude``."""
+    SIGNED = True
+    adjust = None  # set by each operation: one of the color functions
+
+    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
+        return self.adjust(img, 1 + magnitude)
+
+
 @TRANSFORMS.register_module()
-class ColorTransform(BaseAugTransform):
+class ColorTransform(_FactorAdjust):
     """Saturation factor ``1 + magnitude`` (0: unchanged, -1: gray)."""
-    SIGNED = True
-
-    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
-        return adjust_saturation(img, 1 + magnitude)
+    adjust = staticmethod(adjust_saturation)
 
 
 @TRANSFORMS.register_module()
-class Contrast(BaseAugTransform):
+class Contrast(_FactorAdjust):
     """Contrast factor ``1 + magnitude``."""
-    SIGNED = True
-
-    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
-        return adjust_contrast(img, 1 + magnitude)
+    adjust = staticmethod(adjust_contrast)
 
 
 @TRANSFORMS.register_module()
-class Brightness(BaseAugTransform):
+class Brightness(_FactorAdjust):
     """Brightness factor ``1 + magnitude``."""
-    SIGNED = True
-
-    def apply(self, img: np.ndarray, magnitude: float, rng: np.random.Generator) -> np.ndarray:
-        return adjust_brightness(img, 1 + magnitude)
+    adjust = staticmethod(adjust_brightness)
 
 
 @TRANSFORMS.register_module()

@@ -9,12 +9,24 @@ import cv2
 import numpy as np
 
 from mmcls_ms.registry import TRANSFORMS
-from .image_ops import check_backend, imcrop, imresize, rng_of, to_size_pair
+from .image_ops import check_backend, fields_repr, imcrop, imresize, rng_of, to_size_pair
 
 
 def _set_img(results, img):
     results['img'] = img
     results['img_shape'] = img.shape[:2]
+
+
+def _resize_to(transform, results):
+    """Resize to ``transform.target_size(height, width)``, recording mmcv's
+    ``scale`` and ``scale_factor`` keys."""
+    img = results['img']
+    height, width = img.shape[:2]
+    new_w, new_h = transform.target_size(height, width)
+    _set_img(results, imresize(img, (new_w, new_h), transform.interpolation, transform.backend))
+    results['scale'] = (new_w, new_h)
+    results['scale_factor'] = (new_w / width, new_h / height)
+    return results
 
 
 @TRANSFORMS.register_module()
@@ -59,19 +71,13 @@ class Resize:
         return int(width * factor + 0.5), int(height * factor + 0.5)
 
     def __call__(self, results: dict) -> dict:
-        img = results['img']
-        height, width = img.shape[:2]
-        new_w, new_h = self.target_size(height, width)
-        _set_img(results, imresize(img, (new_w, new_h), self.interpolation, self.backend))
-        results['scale'] = (new_w, new_h)
-        results['scale_factor'] = (new_w / width, new_h / height)
+        results = _resize_to(self, results)
         results['keep_ratio'] = self.keep_ratio
         return results
 
     def __repr__(self):
-        return (f'{type(self).__name__}(scale={self.scale}, scale_factor={self.scale_factor}, '
-                f'keep_ratio={self.keep_ratio}, interpolation={self.interpolation!r}, '
-                f'backend={self.backend!r})')
+        return fields_repr(self, 'scale', 'scale_factor', 'keep_ratio', 'interpolation',
+                           'backend')
 
 
 @TRANSFORMS.register_module()
@@ -112,17 +118,10 @@ class ResizeEdge:
         return int(self.scale * width / height), self.scale
 
     def __call__(self, results: dict) -> dict:
-        img = results['img']
-        height, width = img.shape[:2]
-        new_w, new_h = self.target_size(height, width)
-        _set_img(results, imresize(img, (new_w, new_h), self.interpolation, self.backend))
-        results['scale'] = (new_w, new_h)
-        results['scale_factor'] = (new_w / width, new_h / height)
-        return results
+        return _resize_to(self, results)
 
     def __repr__(self):
-        return (f'{type(self).__name__}(scale={self.scale}, edge={self.edge!r}, '
-                f'backend={self.backend!r}, interpolation={self.interpolation!r})')
+        return fields_repr(self, 'scale', 'edge', 'backend', 'interpolation')
 
 
 @TRANSFORMS.register_module()
@@ -161,7 +160,7 @@ class CenterCrop:
         return results
 
     def __repr__(self):
-        return f'{type(self).__name__}(crop_size={self.crop_size}, auto_pad={self.auto_pad})'
+        return fields_repr(self, 'crop_size', 'auto_pad')
 
 
 @TRANSFORMS.register_module()
@@ -313,8 +312,7 @@ class RandomCrop:
         return results
 
     def __repr__(self):
-        return (f'{type(self).__name__}(crop_size={self.crop_size}, padding={self.padding}, '
-                f'pad_if_needed={self.pad_if_needed})')
+        return fields_repr(self, 'crop_size', 'padding', 'pad_if_needed')
 
 
 @TRANSFORMS.register_module()
@@ -374,4 +372,4 @@ class RandomFlip:
         return results
 
     def __repr__(self):
-        return f'{type(self).__name__}(prob={self.prob}, direction={self.direction!r})'
+        return fields_repr(self, 'prob', 'direction')

@@ -1,4 +1,4 @@
-"""Shared image helpers of the transforms: resize, crop, interpolation names.
+"""Shared helpers of the transforms: resize, crop, interpolation names, repr.
 
 Images are HxWxC uint8 numpy arrays in BGR order, as ``LoadImageFromFile``
 gives them.  The names and backends follow mmcv/mmpretrain (``backend='cv2'``
@@ -85,3 +85,16 @@ def to_size_pair(size: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
     if min(pair) <= 0:
         raise ValueError(f'{name} must be positive, got {size!r}.')
     return pair
+
+
+def fields_repr(transform: object, *names: str) -> str:
+    """``Name(a=..., b=...)`` from the transform's attributes, for ``__repr__``.
+
+    Example:
+        >>> class Flip:
+        ...     prob, direction = 0.5, 'horizontal'
+        >>> fields_repr(Flip(), 'prob', 'direction')
+        "Flip(prob=0.5, direction='horizontal')"
+    """
+    fields = ', '.join(f'{name}={getattr(transform, name)!r}' for name in names)
+    return f'{type(transform).__name__}({fields})'

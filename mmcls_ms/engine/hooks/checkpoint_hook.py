@@ -19,6 +19,7 @@ import tempfile
 from typing import List, Optional
 
 from mmcls_ms.registry import HOOKS
+from mmcls_ms.weights.checkpoint import read_checkpoint_meta, remove_stale_temporaries
 from .hook import Hook
 
 LAST_CHECKPOINT = 'last_checkpoint'
@@ -96,7 +97,6 @@ class CheckpointHook(Hook):
     def before_train(self, runner):
         folder = self._folder(runner)
         if runner.rank == 0:
-            from mmcls_ms.weights.checkpoint import remove_stale_temporaries
             for path in remove_stale_temporaries(folder):
                 runner.logger.info(f'Removed {path}, the unfinished file of a save that was '
                                    'killed mid-write.')
@@ -187,7 +187,6 @@ class CheckpointHook(Hook):
                                                    else []) if pattern.match(n))
 
     def after_load_checkpoint(self, runner, checkpoint):
-        from mmcls_ms.weights.checkpoint import read_checkpoint_meta
         state = checkpoint.get('hook_state') or {}
         self.best_score = state.get('best_score')
         self.best_ckpt = state.get('best_ckpt')

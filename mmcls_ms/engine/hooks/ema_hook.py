@@ -9,6 +9,7 @@ resumed run continues them exactly.
 from mindspore import ParameterTuple, Tensor, nn, ops
 
 from mmcls_ms.registry import HOOKS
+from mmcls_ms.utils.arg_checks import check_interval
 from .hook import Hook
 
 _ema_update = ops.MultitypeFuncGraph('ema_update')
@@ -52,9 +53,7 @@ class EMAHook(Hook):
     def __init__(self, momentum: float = 0.0002, interval: int = 1, begin_iter: int = 0,
                  evaluate_on_ema: bool = True, evaluate_on_origin: bool = False,
                  ema_type: str = 'ExponentialMovingAverage', **kwargs):
-        if not 0 < momentum < 1:
-            raise ValueError(f'EMAHook: momentum must be in (0, 1), got {momentum}')
-        self.momentum = momentum
+        self.momentum = check_interval(momentum, '(0, 1)', 'EMAHook: momentum')
         self.interval = interval
         self.begin_iter = begin_iter
         self.evaluate_on_ema = evaluate_on_ema

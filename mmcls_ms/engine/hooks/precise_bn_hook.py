@@ -12,6 +12,7 @@ batches (and over the ranks) becomes the running statistics.
 from typing import List
 
 import numpy as np
+from mindspore import Tensor
 
 from mmcls_ms.registry import HOOKS
 from .hook import Hook
@@ -33,7 +34,6 @@ def update_bn_stats(model, batches, world_size: int = 1) -> int:
         >>> update_bn_stats(model, [batch['inputs'] for batch in loader])  # doctest: +SKIP
         25
     """
-    from mindspore import Tensor
     layers = training_bn_layers(model)
     sums = [[np.zeros(l.moving_mean.shape, np.float64) for _ in range(2)] for l in layers]
     count = 0
@@ -51,6 +51,7 @@ def update_bn_stats(model, batches, world_size: int = 1) -> int:
         count += 1
     flat = np.concatenate([np.concatenate([m, v]) for m, v in sums] + [[count]])
     if world_size > 1:
+        # at call time: the runner package imports the hooks
         from mmcls_ms.engine.runner import dist
         flat = dist.all_reduce_sum(flat).astype(np.float64)
     total = flat[-1]

@@ -14,6 +14,7 @@ import os.path as osp
 from typing import Optional
 
 from mmcls_ms.registry import HOOKS
+from mmcls_ms.utils.arg_checks import check_int
 from .checkpoint_hook import write_text_atomic
 from .early_stopping_hook import infer_rule
 from .hook import Hook
@@ -40,11 +41,9 @@ class TopKCheckpointHook(Hook):
 
     def __init__(self, k: int = 3, monitor: str = 'auto', rule: Optional[str] = None,
                  save_optimizer: bool = False, file_format: str = 'ckpt'):
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f'TopKCheckpointHook k must be an int >= 1, got {k!r}.')
         if rule not in (None, 'greater', 'less'):
             raise ValueError(f"TopKCheckpointHook rule must be 'greater' or 'less', got {rule!r}.")
-        self.k = k
+        self.k = check_int(k, 'TopKCheckpointHook k')
         self.monitor = monitor
         self.rule = rule
         self.save_optimizer = save_optimizer

@@ -9,41 +9,57 @@ after an epoch sees ``runner.epoch`` already advanced (1-based).
 from typing import Optional
 
 import numpy as np
+from mindspore import Tensor
 
 from mmcls_ms.registry import LOOPS
+from mmcls_ms.utils.arg_checks import check_int
+from . import dist
+
+
+class _TrainLoop:
+    """What both training loops share: the validation schedule and one training iteration."""
+
+    def __init__(self, runner, dataloader, val_begin: int, val_interval: int):
+        self.runner = runner
+        self.dataloader = dataloader
+        self.val_begin = val_begin
+        self.val_interval = val_interval
+        self.stop_training = False  # set by EarlyStoppingHook
+
+    def _should_validate(self, progress: int, last: int) -> bool:
+        """``progress`` counts epochs or iterations, whichever the loop is based on."""
+        return (self.runner.val_loop is not None and progress >= self.val_begin
+                and (progress % self.val_interval == 0 or progress == last))
+
+    def run_iter(self, batch_idx: int, batch) -> None:
+        runner = self.runner
+        runner.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=batch)
+        outputs = runner.run_train_step(batch)
+        runner.call_hook('after_train_iter', batch_idx=batch_idx, data_batch=batch,
+                         outputs=outputs)
+        runner.iter += 1
 
 
 @LOOPS.register_module()
-class EpochBasedTrainLoop:
+class EpochBasedTrainLoop(_TrainLoop):
     """Train ``max_epochs`` epochs; validate every ``val_interval`` from ``val_begin``."""
 
     by_epoch = True
 
     def __init__(self, runner, dataloader, max_epochs: int, val_begin: int = 1,
                  val_interval: int = 1):
-        if not isinstance(max_epochs, int) or max_epochs < 1:
-            raise ValueError(f'train_cfg.max_epochs must be a positive int, got {max_epochs!r}')
-        self.runner = runner
-        self.dataloader = dataloader
-        self.max_epochs = max_epochs
+        self.max_epochs = check_int(max_epochs, 'train_cfg.max_epochs')
         self.max_iters = max_epochs * len(dataloader)
-        self.val_begin = val_begin
-        self.val_interval = val_interval
-        self.stop_training = False  # set by EarlyStoppingHook
+        super().__init__(runner, dataloader, val_begin, val_interval)
 
     def run(self):
         runner = self.runner
         runner.call_hook('before_train')
         while runner.epoch < self.max_epochs and not self.stop_training:
             self.run_epoch()
-            if self._should_validate():
+            if self._should_validate(runner.epoch, self.max_epochs):
                 runner.val_loop.run()
         runner.call_hook('after_train')
-
-    def _should_validate(self):
-        epoch = self.runner.epoch
-        return (self.runner.val_loop is not None and epoch >= self.val_begin
-                and (epoch % self.val_interval == 0 or epoch == self.max_epochs))
 
     def run_epoch(self):
         runner = self.runner
@@ -51,18 +67,14 @@ class EpochBasedTrainLoop:
         runner.call_hook('before_train_epoch')
         start = runner.iter - runner.epoch * len(self.dataloader)  # > 0 after a mid-epoch resume
         for batch_idx, batch in enumerate(self.dataloader.iter_from(start), start):
-            runner.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=batch)
-            outputs = runner.run_train_step(batch)
-            runner.call_hook('after_train_iter', batch_idx=batch_idx, data_batch=batch,
-                             outputs=outputs)
-            runner.iter += 1
+            self.run_iter(batch_idx, batch)
         runner.completed_epochs = runner.epoch + 1
         runner.call_hook('after_train_epoch')
         runner.epoch += 1
 
 
 @LOOPS.register_module()
-class IterBasedTrainLoop:
+class IterBasedTrainLoop(_TrainLoop):
     """Train ``max_iters`` iterations, cycling the data; validate every
     ``val_interval`` iterations."""
 
@@ -70,15 +82,9 @@ class IterBasedTrainLoop:
 
     def __init__(self, runner, dataloader, max_iters: int, val_begin: int = 1,
                  val_interval: int = 1000):
-        if not isinstance(max_iters, int) or max_iters < 1:
-            raise ValueError(f'train_cfg.max_iters must be a positive int, got {max_iters!r}')
-        self.runner = runner
-        self.dataloader = dataloader
-        self.max_iters = max_iters
+        self.max_iters = check_int(max_iters, 'train_cfg.max_iters')
         self.max_epochs = -(-max_iters // len(dataloader))
-        self.val_begin = val_begin
-        self.val_interval = val_interval
-        self.stop_training = False  # set by EarlyStoppingHook
+        super().__init__(runner, dataloader, val_begin, val_interval)
 
     def run(self):
         runner = self.runner
@@ -92,14 +98,8 @@ class IterBasedTrainLoop:
             for batch_idx, batch in enumerate(self.dataloader.iter_from(start), start):
                 if runner.iter >= self.max_iters or self.stop_training:
                     break
-                runner.call_hook('before_train_iter', batch_idx=batch_idx, data_batch=batch)
-                outputs = runner.run_train_step(batch)
-                runner.call_hook('after_train_iter', batch_idx=batch_idx, data_batch=batch,
-                                 outputs=outputs)
-                runner.iter += 1
-                if (runner.val_loop is not None and runner.iter >= self.val_begin
-                        and (runner.iter % self.val_interval == 0
-                             or runner.iter == self.max_iters)):
+                self.run_iter(batch_idx, batch)
+                if self._should_validate(runner.iter, self.max_iters):
                     runner.val_loop.run()
                     runner.model.set_train(True)
         runner.epoch = self.max_epochs
@@ -164,8 +164,6 @@ def validation_loss(runner, seen) -> Optional[float]:
     Example:
         >>> metrics['val_loss'] = validation_loss(runner, [(scores, gt_labels)])  # doctest: +SKIP
     """
-    from mindspore import Tensor
-    from . import dist
     loss_module = getattr(getattr(runner.model, 'head', None), 'loss_module', None)
     scores = np.concatenate([s for s, _ in seen])
     gts = np.concatenate([g for _, g in seen])

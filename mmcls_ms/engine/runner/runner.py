@@ -30,6 +30,7 @@ import numpy as np
 from mindspore import Tensor, nn
 
 from mmcls_ms.datasets import build_dataloader
+from mmcls_ms.deployment.fast_inference import optimize_for_inference
 from mmcls_ms.evaluation import Evaluator
 from mmcls_ms.models.utils.dropout import seed_dropout_layers, set_dropout_step
 from mmcls_ms.models.utils.weight_init import init_weights
@@ -38,6 +39,7 @@ from mmcls_ms.ops.cpu_backend import (current_decision, has_bfloat16_arithmetic,
                                       select_conv_backend)
 from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
 from mmcls_ms.utils.device import check_jit_level, set_device_target
+from mmcls_ms.utils.folders import claim_folder
 from mmcls_ms.utils.logging import get_logger
 from mmcls_ms.version import __version__
 from mmcls_ms.visualization import build_visualizer
@@ -59,20 +61,6 @@ class ConfigError(KeyError):
 
     def __str__(self):
         return self.args[0]
-
-
-def _claim_log_dir(work_dir: str, timestamp: str) -> str:
-    """Create ``work_dir/<timestamp>`` for this run alone; runs started in the same
-    second get ``<timestamp>_1``, ``_2``, ... Returns the folder's name."""
-    os.makedirs(work_dir, exist_ok=True)
-    name, n = timestamp, 0
-    while True:
-        try:
-            os.mkdir(osp.join(work_dir, name))
-            return name
-        except FileExistsError:
-            n += 1
-            name = f'{timestamp}_{n}'
 
 
 def _need(value, key, job):
@@ -107,7 +95,8 @@ class Runner:
 
         self.timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
         if self.rank == 0:
-            self.timestamp = _claim_log_dir(self.work_dir, self.timestamp)
+            # runs started in the same second get <timestamp>_1, _2, ...
+            self.timestamp = osp.basename(claim_folder(osp.join(self.work_dir, self.timestamp)))
         self.log_dir = osp.join(self.work_dir, self.timestamp)
         self.logger = get_logger(osp.join(self.log_dir, f'{self.timestamp}.log'), log_level,
                                  self.rank)
@@ -546,7 +535,6 @@ class Runner:
         convolutions: the model is for inference only afterwards."""
         self._load_or_resume(weights_only=True)
         if (self.test_cfg or {}).get('fast'):
-            from mmcls_ms.deployment.fast_inference import optimize_for_inference
             self.model.set_train(False)
             for change in optimize_for_inference(self.model):
                 self.logger.info(f'inference fast path: {change}')

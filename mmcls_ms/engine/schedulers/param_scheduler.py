@@ -24,6 +24,7 @@ from collections import Counter
 from typing import List, Optional, Sequence, Union
 
 from mmcls_ms.registry import PARAM_SCHEDULERS
+from mmcls_ms.utils.arg_checks import check_interval
 
 INF = int(1e9)
 
@@ -68,6 +69,11 @@ class _ParamScheduler(ABC):
         self.last_step = -1
         self._global_step = -1
         self.step()
+
+    @property
+    def total_iters(self) -> int:
+        """The steps after the first one inside the window (mmengine's ``end - begin - 1``)."""
+        return self.end - self.begin - 1
 
     @classmethod
     def build_iter_based(cls, *args, epoch_length: int, begin=0, end=INF,
@@ -114,10 +120,7 @@ class ConstantLR(_ParamScheduler):
     """Multiply the lr by ``factor`` until ``end``, then restore it."""
 
     def __init__(self, groups, factor: float = 1.0 / 3, begin=0, end=INF, by_epoch=True):
-        if not 0 < factor <= 1.0:
-            raise ValueError(f'ConstantLR: `factor` must be in (0, 1], got {factor}')
-        self.factor = factor
-        self.total_iters = end - begin - 1
+        self.factor = check_interval(factor, '(0, 1]', 'ConstantLR: `factor`')
         super().__init__(groups, begin, end, by_epoch)
 
     def _get_value(self):
@@ -135,13 +138,8 @@ class LinearLR(_ParamScheduler):
 
     def __init__(self, groups, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  begin=0, end=INF, by_epoch=True):
-        if not 0 < start_factor <= 1.0:
-            raise ValueError(f'LinearLR: `start_factor` must be in (0, 1], got {start_factor}')
-        if not 0 <= end_factor <= 1.0:
-            raise ValueError(f'LinearLR: `end_factor` must be in [0, 1], got {end_factor}')
-        self.start_factor = start_factor
-        self.end_factor = end_factor
-        self.total_iters = end - begin - 1
+        self.start_factor = check_interval(start_factor, '(0, 1]', 'LinearLR: `start_factor`')
+        self.end_factor = check_interval(end_factor, '[0, 1]', 'LinearLR: `end_factor`')
         super().__init__(groups, begin, end, by_epoch)
 
     def _get_value(self):
@@ -257,7 +255,6 @@ class PolyLR(_ParamScheduler):
                  by_epoch=True):
         self.eta_min = eta_min
         self.power = power
-        self.total_iters = end - begin - 1
         super().__init__(groups, begin, end, by_epoch)
 
     def _get_value(self):

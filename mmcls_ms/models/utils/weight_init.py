@@ -30,7 +30,11 @@ import copy
 import math
 from typing import Callable, Dict, List, Optional
 
+import mindspore as ms
 import numpy as np
+
+from mmcls_ms.weights.checkpoint import CheckpointError
+from mmcls_ms.weights.pretrained import load_pretrained
 
 LAYER_KINDS = {
     'conv': ('Conv1d', 'Conv2d', 'Conv3d', '_ConvNd', 'Conv'),
@@ -65,7 +69,6 @@ def _weight_and_bias(cell, kind):
 
 
 def _assign(param, array):
-    import mindspore as ms
     # in place: a graph compiled earlier keeps the parameter's buffer
     ms.ops.assign(param, ms.Tensor(np.ascontiguousarray(array), dtype=param.dtype))
 
@@ -224,8 +227,6 @@ def _initializer(cfg: dict, where: str) -> Callable:
 
 
 def _apply_pretrained(cell, cfg, where):
-    from mmcls_ms.weights.checkpoint import CheckpointError
-    from mmcls_ms.weights.pretrained import load_pretrained
     unknown = set(cfg) - {'type', *PRETRAINED_ARGS}
     if unknown or not cfg.get('checkpoint'):
         raise InitConfigError(f'{where}: init_cfg Pretrained takes checkpoint= (a file or URL) '

@@ -166,25 +166,23 @@ void backward(const Layout &l, const float *dy, const float *x, const float *gam
 // inputs: x, gamma, beta, moving_mean, moving_variance, settings | outputs: y, mean, invstd
 extern "C" int batch_norm_relu_forward(int nparam, void **params, int *ndims, int64_t **shapes,
                                        const char **dtypes, void *stream, void *extra) {
-  if (nparam != 9 || ndims[0] != 4 || !all_float32(6, dtypes)) return 1;
+  if (!aot_arguments_are(nparam, ndims, dtypes, 9, {4}, 6)) return 1;
+  const AotParams p{params};
   return guarded("batch_norm_relu_forward", [&] {
     Timed timed(Profile::kBatchNorm, 0);
-    auto in = [&](int i) { return static_cast<const float *>(params[i]); };
-    auto out = [&](int i) { return static_cast<float *>(params[i]); };
-    forward(Layout(shapes[0]), in(0), in(1), in(2), out(3), out(4), in(5), out(6), out(7),
-            out(8));
+    forward(Layout(shapes[0]), p.in(0), p.in(1), p.in(2), p.out(3), p.out(4), p.in(5), p.out(6),
+            p.out(7), p.out(8));
   }, bn_runtime().lock);
 }
 
 // inputs: dy, x, gamma, beta, mean, invstd, settings | outputs: dx, dgamma, dbeta
 extern "C" int batch_norm_relu_backward(int nparam, void **params, int *ndims, int64_t **shapes,
                                         const char **dtypes, void *stream, void *extra) {
-  if (nparam != 10 || ndims[0] != 4 || ndims[1] != 4 || !all_float32(7, dtypes)) return 1;
+  if (!aot_arguments_are(nparam, ndims, dtypes, 10, {4, 4}, 7)) return 1;
+  const AotParams p{params};
   return guarded("batch_norm_relu_backward", [&] {
     Timed timed(Profile::kBatchNorm, 0);
-    auto in = [&](int i) { return static_cast<const float *>(params[i]); };
-    auto out = [&](int i) { return static_cast<float *>(params[i]); };
-    backward(Layout(shapes[1]), in(0), in(1), in(2), in(3), in(4), in(5), in(6), out(7), out(8),
-             out(9));
+    backward(Layout(shapes[1]), p.in(0), p.in(1), p.in(2), p.in(3), p.in(4), p.in(5), p.in(6),
+             p.out(7), p.out(8), p.out(9));
   }, bn_runtime().lock);
 }

@@ -226,24 +226,20 @@ Convolution &convolution(const int64_t *x_shape, const int64_t *w_shape, const i
 // MindSpore aot signature.  inputs: x, w, b, geometry | output: y
 extern "C" int conv2d_forward(int nparam, void **params, int *ndims, int64_t **shapes,
                               const char **dtypes, void *stream, void *extra) {
-  if (nparam != 5 || ndims[0] != 4 || ndims[1] != 4 || ndims[3] != 7 || !all_float32(3, dtypes))
-    return 1;
+  if (!aot_arguments_are(nparam, ndims, dtypes, 5, {4, 4, kAnyRank, 7}, 3)) return 1;
+  const AotParams p{params};
   return guarded("conv2d_forward", [&] {
-    convolution(shapes[0], shapes[1], shapes[3])
-        .forward(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
-                 static_cast<const float *>(params[2]), static_cast<float *>(params[4]));
+    convolution(shapes[0], shapes[1], shapes[3]).forward(p.in(0), p.in(1), p.in(2), p.out(4));
   });
 }
 
 // inputs: dy, x, w, geometry | outputs: dx, dw, db
 extern "C" int conv2d_backward(int nparam, void **params, int *ndims, int64_t **shapes,
                                const char **dtypes, void *stream, void *extra) {
-  if (nparam != 7 || ndims[1] != 4 || ndims[2] != 4 || ndims[3] != 7 || !all_float32(3, dtypes))
-    return 1;
+  if (!aot_arguments_are(nparam, ndims, dtypes, 7, {kAnyRank, 4, 4, 7}, 3)) return 1;
+  const AotParams p{params};
   return guarded("conv2d_backward", [&] {
     convolution(shapes[1], shapes[2], shapes[3])
-        .backward(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
-                  static_cast<const float *>(params[2]), static_cast<float *>(params[4]),
-                  static_cast<float *>(params[5]), static_cast<float *>(params[6]));
+        .backward(p.in(0), p.in(1), p.in(2), p.out(4), p.out(5), p.out(6));
   });
 }

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -291,12 +292,34 @@ inline std::string impl_name(const_dnnl_primitive_desc_t pd) {
   return name ? name : "?";
 }
 
-// All primitives of one convolution shape, created on first use.
+// Whether the first `n` arguments of a MindSpore aot call are float32.
 inline bool all_float32(int n, const char **dtypes) {
   for (int i = 0; i < n; ++i)
     if (std::strcmp(dtypes[i], "float32") != 0) return false;
   return true;
 }
+
+constexpr int kAnyRank = -1;
+
+// Whether a MindSpore aot call got `count` arguments with these ranks (in order; kAnyRank:
+// not checked) and float32 first `float_inputs`.
+inline bool aot_arguments_are(int nparam, const int *ndims, const char **dtypes, int count,
+                              std::initializer_list<int> ranks, int float_inputs) {
+  if (nparam != count || !all_float32(float_inputs, dtypes)) return false;
+  int i = 0;
+  for (int rank : ranks) {
+    if (rank != kAnyRank && ndims[i] != rank) return false;
+    ++i;
+  }
+  return true;
+}
+
+// The arguments of a MindSpore aot call as float buffers: inputs read, outputs written.
+struct AotParams {
+  void **params;
+  const float *in(int i) const { return static_cast<const float *>(params[i]); }
+  float *out(int i) const { return static_cast<float *>(params[i]); }
+};
 
 // A pool and lock of their own, for kernels that need no scratch buffers: MindSpore may run
 // independent kernels of a step side by side (InceptionV3's branches), so such a kernel need

@@ -135,20 +135,19 @@ Pooling &pooling(const int64_t *x_shape, const int64_t *geometry) {
 // MindSpore aot signature.  inputs: x, geometry | output: y
 extern "C" int pool2d_forward(int nparam, void **params, int *ndims, int64_t **shapes,
                               const char **dtypes, void *stream, void *extra) {
-  if (nparam != 3 || ndims[0] != 4 || ndims[1] != 7 || !all_float32(1, dtypes)) return 1;
+  if (!aot_arguments_are(nparam, ndims, dtypes, 3, {4, 7}, 1)) return 1;
+  const AotParams p{params};
   return guarded("pool2d_forward", [&] {
-    pooling(shapes[0], shapes[1])
-        .forward(static_cast<const float *>(params[0]), static_cast<float *>(params[2]));
+    pooling(shapes[0], shapes[1]).forward(p.in(0), p.out(2));
   });
 }
 
 // inputs: dy, x, geometry | output: dx
 extern "C" int pool2d_backward(int nparam, void **params, int *ndims, int64_t **shapes,
                                const char **dtypes, void *stream, void *extra) {
-  if (nparam != 4 || ndims[1] != 4 || ndims[2] != 7 || !all_float32(2, dtypes)) return 1;
+  if (!aot_arguments_are(nparam, ndims, dtypes, 4, {kAnyRank, 4, 7}, 2)) return 1;
+  const AotParams p{params};
   return guarded("pool2d_backward", [&] {
-    pooling(shapes[1], shapes[2])
-        .backward(static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
-                  static_cast<float *>(params[3]));
+    pooling(shapes[1], shapes[2]).backward(p.in(0), p.in(1), p.out(3));
   });
 }
