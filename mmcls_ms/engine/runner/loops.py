@@ -13,6 +13,12 @@ import numpy as np
 from mmcls_ms.registry import LOOPS
 
 
+def _require_positive_int(value, key: str) -> None:
+    """Refuse a count or interval that is not a positive int, naming its key."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'{key} must be a positive int, got {value!r}')
+
+
 @LOOPS.register_module()
 class EpochBasedTrainLoop:
     """Train ``max_epochs`` epochs; validate every ``val_interval`` from ``val_begin``."""
@@ -21,8 +27,8 @@ class EpochBasedTrainLoop:
 
     def __init__(self, runner, dataloader, max_epochs: int, val_begin: int = 1,
                  val_interval: int = 1):
-        if not isinstance(max_epochs, int) or max_epochs < 1:
-            raise ValueError(f'train_cfg.max_epochs must be a positive int, got {max_epochs!r}')
+        _require_positive_int(max_epochs, 'train_cfg.max_epochs')
+        _require_positive_int(val_interval, 'train_cfg.val_interval')
         self.runner = runner
         self.dataloader = dataloader
         self.max_epochs = max_epochs
@@ -70,8 +76,8 @@ class IterBasedTrainLoop:
 
     def __init__(self, runner, dataloader, max_iters: int, val_begin: int = 1,
                  val_interval: int = 1000):
-        if not isinstance(max_iters, int) or max_iters < 1:
-            raise ValueError(f'train_cfg.max_iters must be a positive int, got {max_iters!r}')
+        _require_positive_int(max_iters, 'train_cfg.max_iters')
+        _require_positive_int(val_interval, 'train_cfg.val_interval')
         self.runner = runner
         self.dataloader = dataloader
         self.max_iters = max_iters
@@ -108,11 +114,21 @@ class IterBasedTrainLoop:
 
 
 class _EvalLoop:
-    """Shared by validation and test: predict every batch, then evaluate."""
+    """Shared by validation and test: predict every batch, then evaluate.
+
+    ``fp16`` is mmengine's key for evaluating under autocast; MindSpore has no
+    autocast region, so ``True`` is refused rather than ignored.
+    """
 
     mode = 'val'
 
     def __init__(self, runner, dataloader, evaluator, fp16: bool = False):
+        if fp16:
+            raise ValueError(
+                f'{self.mode}_cfg.fp16=True (mixed-precision evaluation) is not supported by '
+                'mmcls_ms: evaluation runs in the precision of the model (float32, or '
+                'mixed precision when training with optim_wrapper.type=AmpOptimWrapper). '
+                f'Remove {self.mode}_cfg.fp16 or set it to False.')
         self.runner = runner
         self.dataloader = dataloader
         self.evaluator = evaluator
@@ -151,7 +167,15 @@ class ValLoop(_EvalLoop):
 
 @LOOPS.register_module()
 class TestLoop(_EvalLoop):
+    """The test loop; ``fast=True`` (tools/test.py's default) first applies the
+    inference fast path, which folds BN into the convolutions: the model is for
+    inference only afterwards."""
+
     mode = 'test'
+
+    def __init__(self, runner, dataloader, evaluator, fp16: bool = False, fast: bool = False):
+        super().__init__(runner, dataloader, evaluator, fp16=fp16)
+        self.fast = fast
 
 
 def validation_loss(runner, seen) -> Optional[float]:
