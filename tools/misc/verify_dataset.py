@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmcls_ms  # noqa: E402,F401
-from mmcls_ms.utils.cli import run_cli  # noqa: E402
+from mmcls_ms.utils.cli import positive_int, run_cli  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -26,7 +26,7 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file path')
     parser.add_argument('--phase', default='train', choices=['train', 'val', 'test'],
                         help='which dataloader of the config to check')
-    parser.add_argument('--num-process', type=int, default=2, help='parallel processes')
+    parser.add_argument('--num-process', type=positive_int, default=2, help='parallel processes')
     parser.add_argument('--out-path', default='brokenfiles.log',
                         help='file that lists the bad images')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE')

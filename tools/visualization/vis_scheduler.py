@@ -133,7 +133,10 @@ def main(argv=None):
     args = parse_args(argv)
     import matplotlib
     from mmcls_ms.utils.config import load_config
+    from mmcls_ms.utils.output_path import check_output_file
     window_size = _window_size(args.window_size)
+    if args.save_path:
+        check_output_file(args.save_path, '--save-path', writer='matplotlib')
     has_display = bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
     if not args.not_show and not has_display and not args.save_path:
         raise ValueError('No display to show the plot on: pass --save-path FILE.png '
