@@ -46,8 +46,8 @@ def check_output_file(path: str, flag: str, writer: Optional[str] = None) -> str
         ValueError: --save-path cam.xyz: OpenCV cannot write '.xyz' files; use .png or .jpg.
     """
     if osp.isdir(path):
-        raise IsADirectoryError(f'{flag} {path} is a folder; give a file path, e.g. '
-                                f'{osp.join(path, "out.png")}.')
+        raise IsADirectoryError(f'{flag} {path} is a folder; give the path of a file '
+                                '(in that folder or elsewhere).')
     _refuse_file_ancestor(path, flag)
     suffix = osp.splitext(path)[1].lower()
     if writer == 'opencv':
