@@ -119,3 +119,10 @@ def test_an_input_too_small_for_the_model_is_refused():
     with pytest.raises(ValueError, match=r'input \(1, 3, 8, 8\) is too small for this model: '
                                          r'features.9 gives an empty output'):
         count_complexity(model, (1, 3, 8, 8))
+
+
+def test_the_inferencer_refuses_a_top_k_below_one():
+    # a negative k used to slice classes off the end of the list
+    from mmcls_ms.apis import ImageClassificationInferencer
+    with pytest.raises(ValueError, match='top_k must be a positive integer, got -2'):
+        ImageClassificationInferencer.top_k(None, {'pred_scores': np.array([0.1, 0.9])}, -2)

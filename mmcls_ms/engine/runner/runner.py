@@ -176,6 +176,10 @@ class Runner:
         seed = randomness.get('seed')
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (1 << 31))
+        elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 32:
+            # the range NumPy's and MindSpore's seeds take
+            raise ConfigError(f'randomness.seed must be an int in [0, {(1 << 32) - 1}] (or None '
+                              f'for a random seed), got {seed!r}.')
         if self.world_size > 1:  # every rank must start from the same weights
             seed = dist.broadcast_seed(seed, self.rank)
         random.seed(seed)
