@@ -126,3 +126,12 @@ def test_the_inferencer_refuses_a_top_k_below_one():
     from mmcls_ms.apis import ImageClassificationInferencer
     with pytest.raises(ValueError, match='top_k must be a positive integer, got -2'):
         ImageClassificationInferencer.top_k(None, {'pred_scores': np.array([0.1, 0.9])}, -2)
+
+
+def test_print_config_warns_about_a_key_that_is_not_read(tmp_path, capsys):
+    config = tmp_path / 'typo.py'
+    config.write_text(f'_base_ = [{CONFIG!r}]\noptim_wraper = dict(optimizer=dict(lr=0.5))\n')
+    load_tool('tools/misc/print_config.py').main([str(config)])
+    err = capsys.readouterr().err
+    assert ('warning: Config key `optim_wraper` is not read by mmcls_ms, so it has no effect. '
+            'Did you mean `optim_wrapper`?') in err
