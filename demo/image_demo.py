@@ -13,6 +13,8 @@ import sys
 # run from a checkout without installing
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from mmcls_ms.utils.cli import positive_int  # noqa: E402
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Classify an image with mmcls_ms.')
@@ -25,10 +27,10 @@ def parse_args(argv=None):
     parser.add_argument('--show', action='store_true',
                         help='accepted for mmpretrain compatibility; use --show-dir')
     parser.add_argument('--device', default=None, help="'cpu', 'gpu' or 'npu'")
-    parser.add_argument('--topk', type=int, default=5, help='classes to print and draw')
+    parser.add_argument('--topk', type=positive_int, default=5, help='classes to print and draw')
     parser.add_argument('--mirror', default=None,
                         help='folder or base URL holding the weight files (or $MMCLS_MS_MIRROR)')
-    parser.add_argument('--batch-size', type=int, default=1)
+    parser.add_argument('--batch-size', type=positive_int, default=1)
     return parser.parse_args(argv)
 
 

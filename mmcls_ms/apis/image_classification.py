@@ -18,12 +18,19 @@ import numpy as np
 from mmengine.config import Config
 from rich.progress import Progress
 
+from mmcls_ms.utils.output_path import check_output_dir
 from mmcls_ms.weights.download import UrlMapping
 from .base import BaseInferencer
 from .model_index import list_models as _list_models
 
 if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
     from mindspore import nn
+
+
+def _require_top_k(k) -> None:
+    # a slice with k <= 0 would silently drop classes instead of keeping k
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f'top_k must be a positive integer, got {k!r}.')
 
 
 class ImageClassificationInferencer(BaseInferencer):
@@ -129,6 +136,9 @@ class ImageClassificationInferencer(BaseInferencer):
                           'the drawn images.')
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be a positive integer, got {batch_size!r}.')
+        _require_top_k(top_k)
+        if show_dir:
+            check_output_dir(show_dir, 'show_dir')
         items = self._expand_inputs(inputs)
         starts = range(0, len(items), batch_size)
         use_bar = progress if progress is not None else len(starts) > 4
@@ -173,6 +183,7 @@ class ImageClassificationInferencer(BaseInferencer):
 
     def top_k(self, result: dict, k: int = 5) -> list:
         """``[(class name or index, score), ...]`` of the k best classes."""
+        _require_top_k(k)
         scores = result['pred_scores']
         order = np.argsort(-scores)[:k]
         names = self.classes

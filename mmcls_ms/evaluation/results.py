@@ -41,7 +41,13 @@ def load_results(path: str) -> Results:
         raise ValueError(f'{path}: results must be a .pkl file from tools/test.py --out '
                          'results.pkl (a .json file holds metrics or a different layout).')
     with open(path, 'rb') as f:
-        rows = pickle.load(f)
+        try:
+            rows = pickle.load(f)
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+                ImportError, IndexError) as err:
+            raise ValueError(f'{path} is not a readable results pickle ({type(err).__name__}: '
+                             f'{err}); write it with tools/test.py CONFIG CHECKPOINT --out '
+                             'results.pkl.') from None
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise ValueError(f'{path} holds no list of per-sample predictions; write it with '
                          'tools/test.py --out results.pkl (not --out-item metrics).')

@@ -6,7 +6,7 @@ ends with ``error: <message>`` and exit status 1, without a stack trace.  The
 set is explicit (:func:`is_expected_error`):
 
 - the project's error classes listed in :data:`EXPECTED_ERRORS`;
-- ``FileNotFoundError`` / ``PermissionError`` / ``IsADirectoryError`` (they
+- ``FileNotFoundError`` / ``PermissionError`` / ``IsADirectoryError`` / ``FileExistsError`` (they
   name the path);
 - a built-in error (``ValueError``, ``KeyError``...) raised by a ``raise``
   statement of ``mmcls_ms``, ``tools/`` or the running script: those carry a
@@ -49,7 +49,8 @@ EXPECTED_ERRORS = (
     'mmcls_ms.engine.runner.work_dir_lock.WorkDirBusyError',
 )
 # errors about a path the user gave: the message names the path
-PATH_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+PATH_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError,
+               FileExistsError)
 # built-in errors that are expected when a project `raise` statement raised them
 MESSAGE_ERRORS = (ValueError, KeyError, TypeError, FloatingPointError, OSError, RuntimeError,
                   NotImplementedError, ImportError)
@@ -57,6 +58,59 @@ DEBUG_ENV = 'MMCLS_MS_DEBUG'
 _PROJECT_DIRS = tuple(
     os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                  name) + os.sep for name in ('mmcls_ms', 'tools'))
+
+
+def _checked_number(text: str, convert: Callable, minimum: float, strict: bool, what: str):
+    import argparse
+    try:
+        value = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'must be {what}, got {text!r}') from None
+    # `not >=` also refuses NaN; an infinite size or factor is no number to use either
+    if not value >= minimum or (strict and value == minimum) or value == float('inf'):
+        raise argparse.ArgumentTypeError(f'must be {what}, got {text}')
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type``: an int >= 1, else one usage error naming the flag.
+
+    Example:
+        >>> parser.add_argument('--topk', type=positive_int, default=5)  # doctest: +SKIP
+        >>> positive_int('3')
+        3
+    """
+    return _checked_number(text, int, 1, False, 'a positive int')
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse ``type``: an int >= 0.
+
+    Example:
+        >>> non_negative_int('0')
+        0
+    """
+    return _checked_number(text, int, 0, False, 'an int >= 0')
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type``: a number > 0.
+
+    Example:
+        >>> positive_float('1.5')
+        1.5
+    """
+    return _checked_number(text, float, 0.0, True, 'a number > 0')
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse ``type``: a number >= 0.
+
+    Example:
+        >>> non_negative_float('0')
+        0.0
+    """
+    return _checked_number(text, float, 0.0, False, 'a number >= 0')
 
 
 def _type_names(err: BaseException) -> set:

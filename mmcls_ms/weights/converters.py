@@ -258,6 +258,19 @@ def detect_source_format(keys) -> str:
         f'Pass src_format= one of {SRC_FORMATS} and model= one of {MODELS}.')
 
 
+def has_native_keys(keys) -> bool:
+    """Whether the names of a MindSpore .ckpt/.safetensors are mmcls_ms names:
+    ``backbone.``-prefixed, without PyTorch's BN buffers (MindCV's have no prefix).
+
+    Example:
+        >>> has_native_keys(['backbone.features.0.conv.weight', 'head.fc.weight'])
+        True
+    """
+    keys = list(keys)
+    return (any(k.startswith('backbone.') for k in keys)
+            and not any(k.endswith(('.running_mean', '.num_batches_tracked')) for k in keys))
+
+
 def detect_model(keys, src_format: str) -> str:
     """Tell the architecture (``inception_v3``, ``vgg16_bn``, ...) from key names."""
     keys = [k[len('backbone.'):] if k.startswith('backbone.') else k for k in keys]
@@ -454,7 +467,16 @@ def convert_checkpoint(src_path: str, dst_path: str, src_format: str = 'auto',
         {'backbone': {'pool_count_include_pad': False}}
     """
     state, src_meta = read_weights(src_path, progress=progress)
+    if (src_format in (None, 'auto') and sniff_format(src_path) in ('ckpt', 'safetensors')
+            and has_native_keys(state)):
+        src_format = 'mmcls_ms'  # a VGG without BN has mmpretrain's names, in a .pth only
     out, report = _convert(state, src_format, model, progress)
+    if report.missing and report.src_format == 'mmcls_ms':
+        raise ValueError(
+            f'{src_path!r} is already an mmcls_ms checkpoint (its keys are mmcls_ms names), '
+            f'of a model other than the standard {report.model} (it has no '
+            f'{_abbrev(report.missing, 2)}): it needs no conversion. Load it as it is, e.g. '
+            f'`python tools/test.py CONFIG {src_path}` or get_model(CONFIG, pretrained=...).')
     if report.missing:
         raise ValueError(
             f'Converting {src_path!r} as {report.src_format} {report.model} left '

@@ -22,9 +22,9 @@ import tempfile
 from typing import Optional
 
 from mmcls_ms.weights.checkpoint import (CheckpointError, load_checkpoint, load_state_dict,
-                                         read_checkpoint, read_checkpoint_meta, save_state_dict,
-                                         sniff_format)
-from mmcls_ms.weights.converters import convert_state_dict, read_weights
+                                         read_checkpoint, read_checkpoint_keys,
+                                         read_checkpoint_meta, save_state_dict, sniff_format)
+from mmcls_ms.weights.converters import convert_state_dict, has_native_keys, read_weights
 from mmcls_ms.weights.download import (DownloadError, UrlMapping, cache_dir, download_checkpoint,
                                        remove_cached, sha256_of)
 
@@ -134,11 +134,12 @@ def _detect_and_convert(raw_path: str):
 
 
 def _is_native(path: str) -> bool:
-    """An mmcls_ms checkpoint (it carries our meta record) needs no conversion."""
+    """An mmcls_ms checkpoint needs no conversion: it carries our meta record,
+    or (saved by ``mindspore.save_checkpoint``, without it) our key names."""
     try:
         if sniff_format(path) not in ('ckpt', 'safetensors'):
             return False
-        return bool(read_checkpoint_meta(path))
+        return bool(read_checkpoint_meta(path)) or has_native_keys(read_checkpoint_keys(path))
     except Exception:  # unreadable here: the converter gives the clear error
         return False
 

@@ -87,6 +87,8 @@ def test_debug_switch_shows_the_traceback_of_expected_errors(tmp_path):
 @pytest.mark.parametrize('make_error, expected', [
     (lambda: ValueError('plain'), False),   # not raised by a project statement
     (lambda: FileNotFoundError('a.py'), True),
+    # os.makedirs(show_dir) where a file stands: the message names the path
+    (lambda: FileExistsError(17, 'File exists', 'out/vis'), True),
 ])
 def test_is_expected_error_without_traceback(make_error, expected):
     assert is_expected_error(make_error()) is expected

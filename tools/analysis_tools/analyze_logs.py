@@ -45,6 +45,9 @@ def series(records, key):
 
 
 def plot_curve(args):
+    from mmcls_ms.utils.output_path import check_output_file
+    if args.out:
+        check_output_file(args.out, '--out', writer='matplotlib')
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

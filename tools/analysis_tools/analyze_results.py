@@ -90,10 +90,12 @@ def main(argv=None):
     from tools.analysis_tools.confusion_matrix import class_names
     from mmcls_ms.evaluation import load_results
     from mmcls_ms.utils.config import load_config
+    from mmcls_ms.utils.output_path import check_output_dir
     if args.topk < 1:
         raise ValueError(f'--topk must be positive, got {args.topk}.')
     if args.rescale_factor is not None and args.rescale_factor <= 0:
         raise ValueError(f'--rescale-factor must be positive, got {args.rescale_factor}.')
+    check_output_dir(args.out_dir, '--out-dir')
     cfg = load_config(args.config, args.cfg_options)
     results = load_results(args.result)
     classes = class_names(cfg, results.pred_scores.shape[1])

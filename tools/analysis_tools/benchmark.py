@@ -40,7 +40,7 @@ if __name__ == '__main__' and '--conv-backend' in sys.argv[:-1]:
     os.environ['MMCLS_MS_CONV_BACKEND'] = sys.argv[sys.argv.index('--conv-backend') + 1]
 import mmcls_ms  # noqa: E402,F401  (chooses the oneDNN ISA before MindSpore runs)
 from mmcls_ms.ops.cpu_backend import current_decision  # noqa: E402
-from mmcls_ms.utils.cli import run_cli  # noqa: E402
+from mmcls_ms.utils.cli import non_negative_int, positive_int, run_cli  # noqa: E402
 from mmcls_ms.deployment.exporter import input_size_from_config  # noqa: E402
 from mmcls_ms.utils.benchmark import time_steps  # noqa: E402
 from mmcls_ms.utils.config import load_config  # noqa: E402
@@ -53,14 +53,14 @@ def parse_args(argv=None):
                                                  'compile time, peak memory')
     parser.add_argument('config', help='config file path')
     parser.add_argument('--checkpoint', default=None, help='weights to load (default random)')
-    parser.add_argument('--batch-size', type=int, default=None,
+    parser.add_argument('--batch-size', type=positive_int, default=None,
                         help='default 16 for infer, 8 for train')
     parser.add_argument('--task', choices=('infer', 'train'), default='infer')
     parser.add_argument('--mode', choices=('graph', 'pynative'), default='graph')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (auto_mixed_precision O2, float16; on CPU '
                              'MindSpore has few fast half kernels, so expect it to be slower)')
-    parser.add_argument('--shape', type=int, nargs='+', default=None,
+    parser.add_argument('--shape', type=positive_int, nargs='+', default=None,
                         help='input H W (or one size); default: the crop size of the '
                              "config's test pipeline, else 224")
     parser.add_argument('--fuse-conv-bn', action='store_true',
@@ -69,15 +69,16 @@ def parse_args(argv=None):
     parser.add_argument('--fast', action='store_true',
                         help='infer only: the inference fast path (BN folded, preprocessor '
                              'as one 1x1 conv; mmcls_ms.deployment.optimize_for_inference)')
-    parser.add_argument('--warmup', type=int, default=2, help='untimed steps after the first')
-    parser.add_argument('--steps', type=int, default=5, help='timed steps')
+    parser.add_argument('--warmup', type=non_negative_int, default=2,
+                        help='untimed steps after the first')
+    parser.add_argument('--steps', type=positive_int, default=5, help='timed steps')
     parser.add_argument('--jit-level', choices=('O0', 'O1', 'O2'), default=None,
                         help="graph optimisation level (default: env_cfg.jit_level, else "
                              "MindSpore's)")
     parser.add_argument('--conv-backend', choices=('mindspore', 'onednn'), default=None,
                         help="who runs the convolutions (default: $MMCLS_MS_CONV_BACKEND, else "
                              "auto); onednn: the oneDNN kernels of mmcls_ms.ops")
-    parser.add_argument('--threads', type=int, default=0,
+    parser.add_argument('--threads', type=non_negative_int, default=0,
                         help="MindSpore CPU kernel threads (0: MindSpore's default)")
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='override config settings, e.g. model.backbone.aux_logits=True')

@@ -100,6 +100,12 @@ def main(argv=None):
         raise ValueError('--show: no display to open a window on; use --show-path FILE.png.')
     if not args.show:
         matplotlib.use('Agg')
+    from mmcls_ms.utils.output_path import check_output_file
+    if args.show_path:
+        check_output_file(args.show_path, '--show-path', writer='matplotlib')
+    if args.cmap not in matplotlib.colormaps:
+        raise ValueError(f'--cmap {args.cmap!r} is no matplotlib colour map; use e.g. viridis, '
+                         'Blues or plasma.')
     cfg = load_config(args.config, args.cfg_options)
     matrix = np.asarray(compute_matrix(args, cfg))
     classes = class_names(cfg, matrix.shape[0])

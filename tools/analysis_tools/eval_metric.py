@@ -29,12 +29,16 @@ def main(argv=None):
     from rich.table import Table
     from mmcls_ms.evaluation import load_results
     from mmcls_ms.registry import METRICS
-    from mmcls_ms.utils.config import parse_cfg_options
+    from mmcls_ms.utils.config import ConfigOverrideError, parse_cfg_options
     from mmcls_ms.utils.logging import console
     results = load_results(args.pkl_results)
     metrics = {}
     for words in args.metric:
-        cfg = parse_cfg_options(words)
+        try:
+            cfg = parse_cfg_options(words)
+        except ConfigOverrideError:
+            raise ValueError(f'--metric {" ".join(words)}: write the metric config as KEY=VALUE '
+                             'words, e.g. --metric type=Accuracy topk=1,5') from None
         if 'type' not in cfg:
             raise ValueError(f'--metric {" ".join(words)}: name the metric with type=..., '
                              'e.g. --metric type=Accuracy topk=1,5')

@@ -16,16 +16,16 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmcls_ms  # noqa: E402,F401  (chooses the oneDNN ISA before MindSpore runs)
-from mmcls_ms.utils.cli import run_cli  # noqa: E402
+from mmcls_ms.utils.cli import non_negative_int, positive_int, run_cli  # noqa: E402
 from mmcls_ms.utils.config import load_config  # noqa: E402
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Count FLOPs and params of a model')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--shape', type=int, nargs='+', default=[224, 224],
+    parser.add_argument('--shape', type=positive_int, nargs='+', default=[224, 224],
                         help='input size: H W, or one number for a square')
-    parser.add_argument('--depth', type=int, default=2,
+    parser.add_argument('--depth', type=non_negative_int, default=2,
                         help='group layers by this many name parts (2: backbone.Mixed_5b)')
     parser.add_argument('--with-head', action='store_true',
                         help='count the head too (mmpretrain counts extract_feat only)')

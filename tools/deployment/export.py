@@ -24,7 +24,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmcls_ms  # noqa: E402,F401  (chooses the oneDNN ISA before MindSpore runs)
-from mmcls_ms.utils.cli import run_cli  # noqa: E402
+from mmcls_ms.utils.cli import non_negative_float, positive_int, run_cli  # noqa: E402
 from mmcls_ms.utils.config import load_config  # noqa: E402
 
 
@@ -34,14 +34,14 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help="checkpoint to export ('random' for random weights)")
     parser.add_argument('--format', choices=('mindir', 'onnx'), default='mindir')
-    parser.add_argument('--shape', type=int, nargs='+', default=None,
+    parser.add_argument('--shape', type=positive_int, nargs='+', default=None,
                         help="input N C H W (or H W, or one size); default 1 3 and the "
                              "config's test crop size")
     parser.add_argument('--input-dtype', choices=('uint8', 'float32'), default='uint8',
                         help='dtype of the exported input (uint8: raw images)')
     parser.add_argument('--out', default=None,
                         help='output file (default work_dirs/<config name>.<format>)')
-    parser.add_argument('--atol', type=float, default=None,
+    parser.add_argument('--atol', type=non_negative_float, default=None,
                         help='tolerance, relative to max(1, max |logit|) (default 1e-5 for '
                              'MindIR, 1e-4 for ONNX)')
     parser.add_argument('--fast', action='store_true',

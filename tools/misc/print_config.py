@@ -5,7 +5,8 @@
         model.head.num_classes=10
 
 A malformed override (``a.b`` without ``=``, unbalanced brackets, a key that
-cannot merge) ends with ``error: ...`` naming it, and exit status 1.
+cannot merge) ends with ``error: ...`` naming it, and exit status 1.  A key
+that mmcls_ms does not read gets the warning a run would start with.
 """
 import argparse
 import os.path as osp
@@ -32,6 +33,12 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     print(f'Config:\n{cfg.pretty_text}')
+    # the warnings a run would start with: a typo'd key is found before training
+    from mmcls_ms.engine.runner.config_keys import check_config_keys
+    from mmcls_ms.utils import register_all_modules
+    register_all_modules()
+    for message in check_config_keys(cfg):
+        print(f'warning: {message}', file=sys.stderr)
 
 
 if __name__ == '__main__':

@@ -13,12 +13,13 @@ exit status is 1 when any file is bad.
 """
 import argparse
 import multiprocessing
+import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmcls_ms  # noqa: E402,F401
-from mmcls_ms.utils.cli import run_cli  # noqa: E402
+from mmcls_ms.utils.cli import positive_int, run_cli  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -26,7 +27,7 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file path')
     parser.add_argument('--phase', default='train', choices=['train', 'val', 'test'],
                         help='which dataloader of the config to check')
-    parser.add_argument('--num-process', type=int, default=2, help='parallel processes')
+    parser.add_argument('--num-process', type=positive_int, default=2, help='parallel processes')
     parser.add_argument('--out-path', default='brokenfiles.log',
                         help='file that lists the bad images')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE')
@@ -45,18 +46,21 @@ def check_image(path):
 def main(argv=None):
     args = parse_args(argv)
     from mmcls_ms.datasets.config_dataset import build_config_dataset
+    from mmcls_ms.utils.output_path import check_output_file
     from mmcls_ms.utils.progress import track
+    check_output_file(args.out_path, '--out-path')  # before the images are checked
     # only the file list is needed: no pipeline
     dataset = build_config_dataset(args.config, args.phase, args.cfg_options, pipeline=[])
     paths = [info['img_path'] for info in dataset.data_list]
     bad = []
-    with multiprocessing.get_context('fork').Pool(max(1, args.num_process)) as pool:
+    with multiprocessing.get_context('fork').Pool(args.num_process) as pool:
         results = pool.imap_unordered(check_image, paths, chunksize=16)
         for path, problem in track(results, description=f'Checking {len(paths)} images',
                                    total=len(paths)):
             if problem:
                 bad.append((path, problem))
     bad.sort()
+    os.makedirs(osp.dirname(osp.abspath(args.out_path)), exist_ok=True)
     with open(args.out_path, 'w', encoding='utf-8') as f:
         for path, problem in bad:
             f.write(f'{path}\t{problem}\n')

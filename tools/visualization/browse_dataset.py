@@ -15,7 +15,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmcls_ms  # noqa: E402,F401
-from mmcls_ms.utils.cli import run_cli  # noqa: E402
+from mmcls_ms.utils.cli import (non_negative_int, positive_float, positive_int,  # noqa: E402
+                                run_cli)
+from mmcls_ms.utils.output_path import check_output_dir  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -23,11 +25,11 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file path')
     parser.add_argument('--output-dir', required=True, help='where to write the PNG grid')
     parser.add_argument('--phase', default='train', choices=['train', 'val', 'test'])
-    parser.add_argument('--num-images', type=int, default=24)
-    parser.add_argument('--ncols', type=int, default=6)
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--epoch', type=int, default=0)
-    parser.add_argument('--scale', type=float, default=None,
+    parser.add_argument('--num-images', type=positive_int, default=24)
+    parser.add_argument('--ncols', type=positive_int, default=6)
+    parser.add_argument('--seed', type=non_negative_int, default=0)
+    parser.add_argument('--epoch', type=non_negative_int, default=0)
+    parser.add_argument('--scale', type=positive_float, default=None,
                         help='tile magnification (default: tiles at least 128 px)')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE')
     return parser.parse_args(argv)
@@ -62,6 +64,7 @@ def make_grid(tiles, captions, ncols, scale):
 
 def main(argv=None):
     args = parse_args(argv)
+    check_output_dir(args.output_dir, '--output-dir')
     import cv2
     import numpy as np
     from mmcls_ms.datasets.config_dataset import build_config_dataset
@@ -86,7 +89,7 @@ def main(argv=None):
             name = f'{name}: {classes[int(label[0])]}'
         captions.append(name)
     scale = args.scale or max(1.0, 128 / max(max(t.shape[:2]) for t in tiles))
-    grid = make_grid(tiles, captions, max(1, min(args.ncols, num)), scale)
+    grid = make_grid(tiles, captions, min(args.ncols, num), scale)
     os.makedirs(args.output_dir, exist_ok=True)
     name = osp.splitext(osp.basename(args.config))[0]
     path = osp.join(args.output_dir, f'{name}_{args.phase}_seed{args.seed}_epoch{args.epoch}.png')

@@ -57,6 +57,9 @@ def main(argv=None):
     from mmcls_ms.apis.cam import compute_cam, default_target_layers, overlay_cam
     from mmcls_ms.utils.config import load_config
     from mmcls_ms.visualization import UniversalVisualizer, has_display
+    from mmcls_ms.utils.output_path import check_output_file
+    if args.save_path:
+        check_output_file(args.save_path, '--save-path', writer='opencv')
     cfg = load_config(args.config, args.cfg_options)
     inferencer = BaseInferencer(cfg, pretrained=args.checkpoint, device=args.device)
     model = inferencer.model

@@ -133,8 +133,11 @@ def main(argv=None):
     args = parse_args(argv)
     import matplotlib
     from mmcls_ms.utils.config import load_config
-    window_size = _window_size(args.window_size)
+    from mmcls_ms.utils.output_path import check_output_file
     from mmcls_ms.visualization import has_display
+    window_size = _window_size(args.window_size)
+    if args.save_path:
+        check_output_file(args.save_path, '--save-path', writer='matplotlib')
     display = has_display()
     if not args.not_show and not display and not args.save_path:
         raise ValueError('No display to show the plot on: pass --save-path FILE.png '

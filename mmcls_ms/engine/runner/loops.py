@@ -23,7 +23,7 @@ class _TrainLoop:
         self.runner = runner
         self.dataloader = dataloader
         self.val_begin = val_begin
-        self.val_interval = val_interval
+        self.val_interval = check_int(val_interval, 'train_cfg.val_interval')
         self.stop_training = False  # set by EarlyStoppingHook
 
     def _should_validate(self, progress: int, last: int) -> bool:
@@ -108,11 +108,21 @@ class IterBasedTrainLoop(_TrainLoop):
 
 
 class _EvalLoop:
-    """Shared by validation and test: predict every batch, then evaluate."""
+    """Shared by validation and test: predict every batch, then evaluate.
+
+    ``fp16`` is mmengine's key for evaluating under autocast; MindSpore has no
+    autocast region, so ``True`` is refused rather than ignored.
+    """
 
     mode = 'val'
 
     def __init__(self, runner, dataloader, evaluator, fp16: bool = False):
+        if fp16:
+            raise ValueError(
+                f'{self.mode}_cfg.fp16=True (mixed-precision evaluation) is not supported by '
+                'mmcls_ms: evaluation runs in the precision of the model (float32, or '
+                'mixed precision when training with optim_wrapper.type=AmpOptimWrapper). '
+                f'Remove {self.mode}_cfg.fp16 or set it to False.')
         self.runner = runner
         self.dataloader = dataloader
         self.evaluator = evaluator
@@ -151,7 +161,15 @@ class ValLoop(_EvalLoop):
 
 @LOOPS.register_module()
 class TestLoop(_EvalLoop):
+    """The test loop; ``fast=True`` (tools/test.py's default) first applies the
+    inference fast path, which folds BN into the convolutions: the model is for
+    inference only afterwards."""
+
     mode = 'test'
+
+    def __init__(self, runner, dataloader, evaluator, fp16: bool = False, fast: bool = False):
+        super().__init__(runner, dataloader, evaluator, fp16=fp16)
+        self.fast = fast
 
 
 def validation_loss(runner, seen) -> Optional[float]:

@@ -37,7 +37,7 @@ from mmcls_ms.models.utils.weight_init import init_weights
 from mmcls_ms.ops.backend import apply_backend, check_float32_only
 from mmcls_ms.ops.cpu_backend import (current_decision, has_bfloat16_arithmetic,
                                       select_conv_backend)
-from mmcls_ms.registry import HOOKS, MODELS, OPTIM_WRAPPERS, RUNNERS
+from mmcls_ms.registry import HOOKS, LOOPS, MODELS, OPTIM_WRAPPERS, RUNNERS
 from mmcls_ms.utils.device import check_jit_level, set_device_target
 from mmcls_ms.utils.folders import claim_folder
 from mmcls_ms.utils.logging import get_logger
@@ -165,6 +165,10 @@ class Runner:
         seed = randomness.get('seed')
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (1 << 31))
+        elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 32:
+            # the range NumPy's and MindSpore's seeds take
+            raise ConfigError(f'randomness.seed must be an int in [0, {(1 << 32) - 1}] (or None '
+                              f'for a random seed), got {seed!r}.')
         if self.world_size > 1:  # every rank must start from the same weights
             seed = dist.broadcast_seed(seed, self.rank)
         random.seed(seed)
@@ -403,8 +407,15 @@ class Runner:
         evaluator_cfg = self.val_evaluator_cfg if split == 'val' else self.test_evaluator_cfg
         evaluator = Evaluator(_need(evaluator_cfg, f'{split}_evaluator', f'{split}ing'),
                               gather_fn=dist.make_eval_gather(self.world_size))
-        loop_cls = ValLoop if split == 'val' else TestLoop
-        return loop_cls(self, self._loader(split), evaluator)
+        # every key of val_cfg / test_cfg reaches the loop, which honours or refuses it
+        loop_cfg = dict((self.val_cfg if split == 'val' else self.test_cfg) or {})
+        default = ValLoop if split == 'val' else TestLoop
+        loop_type = loop_cfg.pop('type', default.__name__)
+        loop_cls = LOOPS.get(loop_type) if isinstance(loop_type, str) else loop_type
+        if not (isinstance(loop_cls, type) and issubclass(loop_cls, default)):
+            raise ConfigError(f'{split}_cfg.type={loop_type!r} is not supported: mmcls_ms runs '
+                              f'its {default.__name__}. Remove {split}_cfg.type.')
+        return loop_cls(self, self._loader(split), evaluator, **loop_cfg)
 
     def current_lr(self) -> float:
         return self.lr_groups.lrs[0]
@@ -534,12 +545,12 @@ class Runner:
         default) runs the inference fast path, which folds BN into the model's
         convolutions: the model is for inference only afterwards."""
         self._load_or_resume(weights_only=True)
-        if (self.test_cfg or {}).get('fast'):
+        self.test_loop = self._build_eval_loop('test')
+        if self.test_loop.fast:
             self.model.set_train(False)
             for change in optimize_for_inference(self.model):
                 self.logger.info(f'inference fast path: {change}')
         self.call_hook('before_run')
-        self.test_loop = self._build_eval_loop('test')
         metrics = self.test_loop.run()
         self.call_hook('after_run')
         return metrics

@@ -8,6 +8,7 @@ Example:
     >>> Accuracy(topk=(1,)).evaluate(scores, scores.argmax(1), np.array([1, 0, 0]))
     {'accuracy/top1': 66.66666666666667}
 """
+import warnings
 from typing import Sequence, Union
 
 import numpy as np
@@ -26,7 +27,8 @@ class Accuracy(BaseMetric):
 
     A prediction counts when the label is among the k highest scores and, with
     ``thrs``, its score exceeds the threshold.  ``topk`` values larger than the
-    number of classes are skipped with no key.
+    number of classes are skipped with no key (and a warning); when all are,
+    the metric refuses.
     """
 
     default_prefix = 'accuracy'
@@ -35,6 +37,11 @@ class Accuracy(BaseMetric):
                  thrs: Union[float, Sequence[float], None] = 0., **kwargs):
         super().__init__(**kwargs)
         self.topk = _as_tuple(topk)
+        bad = [k for k in self.topk if isinstance(k, bool) or not isinstance(k, int) or k < 1]
+        if bad or not self.topk:
+            raise ValueError(f'Accuracy: topk must be positive ints such as (1, 5), got '
+                             f'{topk!r}. Fix `topk` of the Accuracy metric in the evaluator '
+                             'config (val_evaluator / test_evaluator, or --metric).')
         self.thrs = _as_tuple(thrs) if thrs is not None else (None,)
 
     def compute(self, pred_scores, pred_labels, gt_labels):
@@ -45,10 +52,17 @@ class Accuracy(BaseMetric):
         # ranks of the classes by score, stable for ties
         order = np.argsort(-pred_scores, axis=1, kind='stable')
         gt_scores = pred_scores[np.arange(num), gt_labels]
+        kept = [k for k in self.topk if k <= num_classes]
+        if not kept:
+            raise ValueError(
+                f'Accuracy: every topk value {self.topk} exceeds the {num_classes} classes of '
+                f'the predictions, so there is nothing to report. Use topk values <= '
+                f'{num_classes} in the evaluator config.')
+        if len(kept) < len(self.topk):
+            warnings.warn(f'Accuracy: top-k for k > {num_classes} (the number of classes) '
+                          f'is not reported: topk {self.topk} gives only {tuple(kept)}.')
         results = {}
-        for k in self.topk:
-            if k > num_classes:
-                continue
+        for k in kept:
             hit = (order[:, :k] == gt_labels[:, None]).any(axis=1)
             for thr in self.thrs:
                 correct = hit if not thr else hit & (gt_scores > thr)

@@ -137,6 +137,11 @@ def count_complexity(model, input_shape, forward=None) -> ComplexityReport:
         for handle in handles:
             handle.remove()
         model.set_train(was_training)
+    empty = next((layer for layer in report.layers if 0 in layer.output_shape), None)
+    if empty is not None:  # the counts of an empty feature map would be meaningless zeros
+        raise ValueError(f'The input {tuple(input_shape)} is too small for this model: '
+                         f'{empty.name} gives an empty output {empty.output_shape}. Use a '
+                         'larger input size (get_flops.py --shape).')
     all_params = list(model.get_parameters())
     report.total_params = sum(_numel(p.shape) for p in all_params if 'moving' not in p.name)
     report.trainable_params = sum(_numel(p.shape) for p in all_params if p.requires_grad)
