@@ -41,15 +41,20 @@ def reference_mixup(images, labels, alpha, rng):
     return lam * x + (1 - lam) * x[perm], lam * t + (1 - lam) * t[perm]
 
 
+def reference_box(h, w, lam, rng):
+    """CutMix's box of side ``sqrt(1 - lam)``, centred at random and clipped."""
+    cut_h, cut_w = int(h * np.sqrt(1 - lam)), int(w * np.sqrt(1 - lam))
+    cy, cx = rng.integers(0, h), rng.integers(0, w)
+    return (max(cy - cut_h // 2, 0), min(cy + cut_h // 2, h),
+            max(cx - cut_w // 2, 0), min(cx + cut_w // 2, w))
+
+
 def reference_cutmix(images, labels, alpha, rng):
     x, t = normalised(images), np.eye(5)[labels]
     lam = rng.beta(alpha, alpha)
     perm = rng.permutation(len(x))
     h, w = x.shape[-2:]
-    cut_h, cut_w = int(h * np.sqrt(1 - lam)), int(w * np.sqrt(1 - lam))
-    cy, cx = rng.integers(0, h), rng.integers(0, w)
-    top, bottom = max(cy - cut_h // 2, 0), min(cy + cut_h // 2, h)
-    left, right = max(cx - cut_w // 2, 0), min(cx + cut_w // 2, w)
+    top, bottom, left, right = reference_box(h, w, lam, rng)
     out = x.copy()
     out[:, :, top:bottom, left:right] = x[perm][:, :, top:bottom, left:right]
     lam = 1 - (bottom - top) * (right - left) / (h * w)
@@ -62,10 +67,7 @@ def reference_resizemix(images, labels, alpha, rng, lam_min=0.1, lam_max=0.8):
     lam = rng.beta(alpha, alpha) * (lam_max - lam_min) + lam_min
     perm = rng.permutation(len(x))
     h, w = x.shape[-2:]
-    cut_h, cut_w = int(h * np.sqrt(1 - lam)), int(w * np.sqrt(1 - lam))
-    cy, cx = rng.integers(0, h), rng.integers(0, w)
-    top, bottom = max(cy - cut_h // 2, 0), min(cy + cut_h // 2, h)
-    left, right = max(cx - cut_w // 2, 0), min(cx + cut_w // 2, w)
+    top, bottom, left, right = reference_box(h, w, lam, rng)
     out = x.copy()
     for i, j in enumerate(perm):
         for c in range(3):
