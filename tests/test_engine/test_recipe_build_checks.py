@@ -116,7 +116,6 @@ def test_empty_wrapped_dataset_fails_before_the_step_is_compiled(tmp_path):
     assert runner.train_step is None  # nothing was compiled
 
 
-@pytest.mark.slow  # a subprocess importing MindSpore
 def test_train_tool_refuses_in_one_line_without_compiling(tmp_path):
     root = str(tmp_path / 'digits')
     env = dict(os.environ, PYTHONPATH=REPO)
