@@ -20,6 +20,11 @@ from typing import Any, List, NoReturn, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from mmcls_ms.registry import DATASETS
+from mmcls_ms.utils.config import ConfigValueError
+
+
+class EmptyDatasetError(ConfigValueError):
+    """A wrapper around a dataset that has no samples."""
 
 
 def build_inner(dataset: Any, wrapper: str) -> Any:
@@ -27,9 +32,45 @@ def build_inner(dataset: Any, wrapper: str) -> Any:
     if isinstance(dataset, dict):
         dataset = DATASETS.build(dataset)
     if len(dataset) == 0:
-        raise ValueError(f'{wrapper}: the wrapped dataset ({type(dataset).__name__}) is empty; '
-                         'check its data_root / ann_file.')
+        raise EmptyDatasetError(f'{wrapper}: the wrapped dataset ({type(dataset).__name__}) is '
+                                'empty; check its data_root / ann_file.')
     return dataset
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _need_inner(cfg: dict, key: str) -> None:
+    if cfg.get('dataset') is None:
+        raise EmptyDatasetError(f'{key}.dataset is missing: a {cfg.get("type")} wraps one '
+                                'dataset, e.g. dataset=dict(type=...).')
+
+
+def check_dataset_cfg(cfg: Any, key: str) -> None:
+    """Refuse the wrapper values that cannot be right, naming the config key,
+    without building or reading any dataset (the Runner calls it when it is
+    built).  Each wrapper type's ``check_cfg`` holds its rules; the wrapped
+    configs are checked too.
+
+    Example:
+        >>> check_dataset_cfg(dict(type='ClassBalancedDataset', oversample_thr=1.5,
+        ...                        dataset=dict(type='Digits')), 'train_dataloader.dataset')
+        Traceback (most recent call last):
+        ...
+        mmcls_ms.utils.config.ConfigValueError: train_dataloader.dataset.oversample_thr=1.5 must be in (0, 1] (a share of the images).
+    """
+    if not isinstance(cfg, dict):
+        return
+    dataset_type = cfg.get('type')
+    dataset_cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else None
+    check = getattr(dataset_cls, 'check_cfg', None)
+    if check is not None:
+        check(cfg, key)
+    check_dataset_cfg(cfg.get('dataset'), f'{key}.dataset')
+    inner = cfg.get('datasets')
+    for i, inner_cfg in enumerate(inner if isinstance(inner, (list, tuple)) else []):
+        check_dataset_cfg(inner_cfg, f'{key}.datasets[{i}]')
 
 
 class _IndexMapWrapper:
@@ -98,9 +139,16 @@ class RepeatDataset(_IndexMapWrapper):
     """The dataset ``times`` times over: index ``i`` is sample ``i % len(dataset)``
     (for 4 samples and ``times=2``, ``index_map`` is ``[0, 1, 2, 3, 0, 1, 2, 3]``)."""
 
+    @staticmethod
+    def check_cfg(cfg: dict, key: str) -> None:
+        """Refuse ``times`` below 1 or a missing ``dataset``, naming ``key``."""
+        times = cfg.get('times')
+        if not _is_int(times) or times < 1:
+            raise ConfigValueError(f'{key}.times={times!r} must be an int >= 1.')
+        _need_inner(cfg, key)
+
     def __init__(self, dataset: Union[dict, Any], times: int, lazy_init: bool = False):
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise ValueError(f'RepeatDataset times must be an int >= 1, got {times!r}.')
+        self.check_cfg(dict(times=times, dataset=dataset), 'RepeatDataset')
         self.times = times
         dataset = build_inner(dataset, 'RepeatDataset')
         n = len(dataset)
@@ -140,11 +188,18 @@ class ClassBalancedDataset(_IndexMapWrapper):
             oversampled; in (0, 1].
     """
 
+    @staticmethod
+    def check_cfg(cfg: dict, key: str) -> None:
+        """Refuse ``oversample_thr`` outside (0, 1] or a missing ``dataset``."""
+        thr = cfg.get('oversample_thr')
+        if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0 < thr <= 1:
+            raise ConfigValueError(f'{key}.oversample_thr={thr!r} must be in (0, 1] (a share '
+                                   'of the images).')
+        _need_inner(cfg, key)
+
     def __init__(self, dataset: Union[dict, Any], oversample_thr: float, lazy_init: bool = False):
-        if (isinstance(oversample_thr, bool) or not isinstance(oversample_thr, (int, float))
-                or not 0 < oversample_thr <= 1):
-            raise ValueError('ClassBalancedDataset oversample_thr must be in (0, 1] (a share '
-                             f'of the images), got {oversample_thr!r}.')
+        self.check_cfg(dict(oversample_thr=oversample_thr, dataset=dataset),
+                       'ClassBalancedDataset')
         self.oversample_thr = float(oversample_thr)
         dataset = build_inner(dataset, 'ClassBalancedDataset')
         self.repeat_factors = repeat_factors(dataset, self.oversample_thr)
@@ -169,13 +224,21 @@ class KFoldDataset(_IndexMapWrapper):
             first; None keeps the dataset order.
     """
 
+    @staticmethod
+    def check_cfg(cfg: dict, key: str) -> None:
+        """Refuse ``num_splits`` below 2, a ``fold`` outside the splits or a
+        missing ``dataset`` (the defaults are mmpretrain's: fold 0 of 5)."""
+        num_splits, fold = cfg.get('num_splits', 5), cfg.get('fold', 0)
+        if not _is_int(num_splits) or num_splits < 2:
+            raise ConfigValueError(f'{key}.num_splits={num_splits!r} must be an int >= 2.')
+        if not _is_int(fold) or not 0 <= fold < num_splits:
+            raise ConfigValueError(f'{key}.fold={fold!r} must be an int in [0, {num_splits}) '
+                                   f'for num_splits={num_splits}.')
+        _need_inner(cfg, key)
+
     def __init__(self, dataset: Union[dict, Any], fold: int = 0, num_splits: int = 5,
                  test_mode: bool = False, seed: Optional[int] = None, lazy_init: bool = False):
-        if isinstance(num_splits, bool) or not isinstance(num_splits, int) or num_splits < 2:
-            raise ValueError(f'KFoldDataset num_splits must be an int >= 2, got {num_splits!r}.')
-        if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < num_splits:
-            raise ValueError(f'KFoldDataset fold must be an int in [0, {num_splits}) for '
-                             f'num_splits={num_splits}, got {fold!r}.')
+        self.check_cfg(dict(fold=fold, num_splits=num_splits, dataset=dataset), 'KFoldDataset')
         dataset = build_inner(dataset, 'KFoldDataset')
         self.fold, self.num_splits, self.test_mode, self.seed = fold, num_splits, test_mode, seed
         self.train_indices, self.test_indices = kfold_indices(len(dataset), fold, num_splits,
@@ -212,10 +275,17 @@ class ConcatDataset:
         ignore_keys: metainfo keys that may differ.
     """
 
+    @staticmethod
+    def check_cfg(cfg: dict, key: str) -> None:
+        """Refuse an empty or missing ``datasets`` list, naming ``key``."""
+        datasets = cfg.get('datasets')
+        if not isinstance(datasets, (list, tuple)) or not datasets:
+            raise EmptyDatasetError(f'{key}.datasets={datasets!r} must list at least one '
+                                    'dataset.')
+
     def __init__(self, datasets: Sequence, ignore_keys: Union[str, Sequence[str], None] = None,
                  lazy_init: bool = False):
-        if not datasets:
-            raise ValueError('ConcatDataset datasets is empty; give at least one dataset.')
+        self.check_cfg(dict(datasets=datasets), 'ConcatDataset')
         self.datasets = [build_inner(d, 'ConcatDataset') for d in datasets]
         ignore = {ignore_keys} if isinstance(ignore_keys, str) else set(ignore_keys or ())
         first = self.datasets[0].metainfo
@@ -291,4 +361,5 @@ def _differ(a, b) -> bool:
 
 
 __all__: List[str] = ['RepeatDataset', 'ClassBalancedDataset', 'ConcatDataset', 'KFoldDataset',
-                      'kfold_indices', 'repeat_factors']
+                      'EmptyDatasetError', 'check_dataset_cfg', 'kfold_indices',
+                      'repeat_factors']

@@ -46,6 +46,7 @@ import numpy as np
 from mmcls_ms.registry import DATA_SAMPLERS, DATASETS
 from mmcls_ms.utils.arg_checks import check_choice, check_int
 from mmcls_ms.utils.logging import LOGGER_NAME
+from .dataset_wrappers import EmptyDatasetError
 from .samplers import DefaultSampler
 from .transforms.loading import ImageReadError
 
@@ -404,7 +405,10 @@ def build_dataloader(dataloader_cfg: dict, seed: Optional[int] = None, rank: int
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (1 << 31))
     if isinstance(dataset, dict):
-        dataset = DATASETS.build(dataset)
+        try:
+            dataset = DATASETS.build(dataset)
+        except EmptyDatasetError as err:  # name the config key the wrapper cannot know
+            raise EmptyDatasetError(f'{name}.dataset: {err}') from None
     sampler_cfg = dict(sampler_cfg)
     sampler_cfg.setdefault('type', 'DefaultSampler')
     sampler_cfg.setdefault('seed', seed)

@@ -91,11 +91,11 @@ def test_kfold_folds_are_disjoint_and_cover(unbalanced, seed):
 
 
 @pytest.mark.parametrize('cfg,match', [
-    (dict(type='RepeatDataset', times=0), 'RepeatDataset times'),
+    (dict(type='RepeatDataset', times=0), r'RepeatDataset\.times=0 must be'),
     (dict(type='ClassBalancedDataset', oversample_thr=0.0), 'oversample_thr'),
     (dict(type='ClassBalancedDataset', oversample_thr=1.5), 'oversample_thr'),
-    (dict(type='KFoldDataset', fold=5, num_splits=5), r'fold must be an int in \[0, 5\)'),
-    (dict(type='KFoldDataset', fold=-1), 'fold must be'),
+    (dict(type='KFoldDataset', fold=5, num_splits=5), r'fold=5 must be an int in \[0, 5\)'),
+    (dict(type='KFoldDataset', fold=-1), 'fold=-1 must be'),
     (dict(type='KFoldDataset', num_splits=1), 'num_splits'),
 ])
 def test_bad_values_are_refused(unbalanced, cfg, match):
@@ -112,5 +112,5 @@ def test_empty_wrapped_dataset_is_refused(tmp_path, write_folders):
                   lambda: ConcatDataset([empty]), lambda: KFoldDataset(empty)):
         with pytest.raises(ValueError, match='wrapped dataset .* is empty'):
             build()
-    with pytest.raises(ValueError, match='ConcatDataset datasets is empty'):
+    with pytest.raises(ValueError, match='ConcatDataset.datasets=.. must list at least one'):
         ConcatDataset([])

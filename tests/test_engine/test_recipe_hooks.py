@@ -192,3 +192,18 @@ def test_top_k_survives_resume(tiny_digits, tmp_path):
     np.testing.assert_allclose([e['score'] for e in rank[0]], [e['score'] for e in rank[1]],
                                rtol=1e-5)
     assert len(glob.glob(osp.join(resumed, 'top_val_loss_epoch_*.ckpt'))) == 2
+
+
+def test_validation_loss_from_scores_and_none_for_a_sigmoid_loss(tiny_digits, tmp_path):
+    from mmcls_ms.engine.runner.loops import validation_loss
+    from mmcls_ms.models import LabelSmoothLoss
+    root, _, _ = tiny_digits
+    runner = Runner.from_cfg(tiny_cfg(root, tmp_path / 'w'))
+    rng = np.random.default_rng(0)
+    scores = rng.dirichlet(np.ones(10), size=6).astype(np.float32)
+    labels = np.array([0, 3, 9, -1, 2, 2])  # -1: unlabelled, left out
+    want = -np.log(scores[labels >= 0, labels[labels >= 0]]).mean()
+    assert validation_loss(runner, [(scores, labels)]) == pytest.approx(want, rel=1e-5)
+    # a sigmoid loss needs the logits, which softmax scores do not determine
+    runner.model.head.loss_module = LabelSmoothLoss(0.1, mode='multi_label')
+    assert validation_loss(runner, [(scores, labels)]) is None

@@ -20,10 +20,11 @@ from collections import OrderedDict
 
 from mindspore import nn
 
-from mmcls_ms.registry import OPTIMIZERS
+from mmcls_ms.registry import OPTIM_WRAPPERS, OPTIMIZERS
 from mmcls_ms.utils.config import ConfigValueError
 from mmcls_ms.utils.cells import stock_type
 from .base import ParamGroup
+from .optim_wrapper import check_accumulative_counts
 
 _PARAMWISE_KEYS = {'custom_keys', 'norm_decay_mult', 'bias_decay_mult', 'bypass_duplicate'}
 
@@ -125,6 +126,31 @@ def _check_paramwise_values(paramwise_cfg: dict) -> None:
             if not _non_negative(value):
                 raise ConfigValueError(f"optim_wrapper.paramwise_cfg.custom_keys['{name}']."
                                        f'{key}={value!r} must be >= 0.')
+
+
+def check_optim_wrapper_cfg(optim_wrapper_cfg: dict) -> None:
+    """Refuse the ``optim_wrapper`` values that cannot be right, naming the key,
+    before anything is built: the wrapper ``type``, ``accumulative_counts``, the
+    optimizer's hyper-parameters and the ``paramwise_cfg`` multipliers.
+
+    Example:
+        >>> check_optim_wrapper_cfg(dict(optimizer=dict(type='SGD', lr=0.1),
+        ...                              accumulative_counts=2.5))
+        Traceback (most recent call last):
+        ...
+        mmcls_ms.utils.config.ConfigValueError: optim_wrapper.accumulative_counts=2.5 must be an int >= 1 (the iterations summed per update).
+    """
+    wrapper_type = optim_wrapper_cfg.get('type', 'OptimWrapper')
+    if isinstance(wrapper_type, str) and OPTIM_WRAPPERS.get(wrapper_type) is None:
+        OPTIM_WRAPPERS.import_from_location()
+        raise ConfigValueError(
+            f'optim_wrapper.type={wrapper_type!r} is not an optimizer wrapper of mmcls_ms; '
+            f'use one of {sorted(OPTIM_WRAPPERS.module_dict)}.')
+    if 'accumulative_counts' in optim_wrapper_cfg:
+        check_accumulative_counts(optim_wrapper_cfg['accumulative_counts'])
+    if isinstance(optim_wrapper_cfg.get('optimizer'), dict):
+        check_optimizer_values(optim_wrapper_cfg['optimizer'])
+    _check_paramwise_values(dict(optim_wrapper_cfg.get('paramwise_cfg') or {}))
 
 
 def build_optimizer(model: nn.Cell, optim_wrapper_cfg: dict) -> nn.Cell:

@@ -22,6 +22,22 @@ Example:
 from typing import Optional, Union
 
 from mmcls_ms.registry import OPTIM_WRAPPERS
+from mmcls_ms.utils.config import ConfigValueError
+
+
+def check_accumulative_counts(value, key: str = 'optim_wrapper.accumulative_counts') -> int:
+    """``value`` if it is an int >= 1, else one error naming ``key``.
+
+    Example:
+        >>> check_accumulative_counts(0)
+        Traceback (most recent call last):
+        ...
+        mmcls_ms.utils.config.ConfigValueError: optim_wrapper.accumulative_counts=0 must be an int >= 1 (the iterations summed per update).
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigValueError(f'{key}={value!r} must be an int >= 1 (the iterations summed '
+                               'per update).')
+    return value
 
 
 @OPTIM_WRAPPERS.register_module()
@@ -32,10 +48,7 @@ class OptimWrapper:
 
     def __init__(self, optimizer, clip_grad: Optional[dict] = None,
                  accumulative_counts: int = 1):
-        if (isinstance(accumulative_counts, bool) or not isinstance(accumulative_counts, int)
-                or accumulative_counts < 1):
-            raise ValueError('optim_wrapper.accumulative_counts must be an int >= 1 (the '
-                             f'iterations summed per update), got {accumulative_counts!r}.')
+        check_accumulative_counts(accumulative_counts)
         if clip_grad is not None:
             clip_grad = dict(clip_grad)
             if clip_grad.pop('type', 'norm') != 'norm' or 'max_norm' not in clip_grad:

@@ -176,8 +176,9 @@ def validation_loss(runner, seen) -> Optional[float]:
     """The head's loss over the validation set (all ranks), from the predicted
     softmax scores: a softmax cross entropy (plain, smoothed or soft) depends
     on the logits only through ``log_softmax``, and ``log(softmax(z))`` has
-    the same ``log_softmax`` as ``z``.  None when the model has no loss module
-    or the data no labels.
+    the same ``log_softmax`` as ``z``.  None when the model has no loss module,
+    its loss is a sigmoid one (``use_sigmoid``: it needs the logits, which the
+    scores do not keep) or the data has no labels.
 
     Example:
         >>> metrics['val_loss'] = validation_loss(runner, [(scores, gt_labels)])  # doctest: +SKIP
@@ -186,7 +187,7 @@ def validation_loss(runner, seen) -> Optional[float]:
     scores = np.concatenate([s for s, _ in seen])
     gts = np.concatenate([g for _, g in seen])
     keep = gts >= 0  # -1: unlabelled
-    if loss_module is None:
+    if loss_module is None or getattr(loss_module, 'use_sigmoid', False):
         return None
     total, count = 0.0, int(keep.sum())
     if count:

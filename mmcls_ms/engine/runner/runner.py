@@ -29,7 +29,7 @@ import mindspore as ms
 import numpy as np
 from mindspore import Tensor, nn
 
-from mmcls_ms.datasets import build_dataloader
+from mmcls_ms.datasets import build_dataloader, check_dataset_cfg
 from mmcls_ms.deployment.fast_inference import optimize_for_inference
 from mmcls_ms.evaluation import Evaluator
 from mmcls_ms.models.utils.dropout import seed_dropout_layers, set_dropout_step
@@ -47,7 +47,7 @@ from mmcls_ms.weights.checkpoint import (OPTIMIZER_PREFIX, load_checkpoint, load
                                          read_checkpoint, require_complete, save_checkpoint)
 from ..hooks import find_latest_checkpoint
 from ..hooks.hook import priority_value
-from ..optimizers import build_optimizer
+from ..optimizers import build_optimizer, check_optim_wrapper_cfg
 from ..schedulers import ParamGroups, build_param_schedulers
 from . import dist
 from .config_keys import DEFAULT_HOOKS, SCHEMA_KEYS, check_config_keys
@@ -118,6 +118,7 @@ class Runner:
         self.auto_scale_lr = auto_scale_lr
         self.load_from, self.resume_from = load_from, resume
 
+        self._check_config_values()
         self.model = self._build_model(model, data_preprocessor)
         self.epoch = 0
         self.iter = 0
@@ -146,6 +147,15 @@ class Runner:
         kwargs = {k: cfg.get(k) for k in SCHEMA_KEYS if k in cfg}
         kwargs.setdefault('launcher', cfg.get('launcher', 'none'))
         return cls(cfg=cfg, **kwargs)
+
+    def _check_config_values(self):
+        # values that cannot be right fail now, not after the data is read or a
+        # step compiled (the model's own values fail when it is built, next)
+        if isinstance(self.optim_wrapper_cfg, dict):
+            check_optim_wrapper_cfg(self.optim_wrapper_cfg)
+        for split, loader_cfg in self._dataloader_cfgs.items():
+            if isinstance(loader_cfg, dict):
+                check_dataset_cfg(loader_cfg.get('dataset'), f'{split}_dataloader.dataset')
 
     def _setup_mindspore(self):
         mode = self.env_cfg.get('mode', 'graph')

@@ -59,9 +59,13 @@ class ClsHead(nn.Cell):
 
     def loss(self, feats, labels):
         """Scalar training loss (main plus weighted auxiliary)."""
-        loss = self.loss_module(self.construct(feats), labels)
+        cls_score = self.construct(feats)
+        # mmpretrain's heads pass the batch size: a 'mean' of a per-class loss
+        # (sigmoid) sums over the classes and averages over the samples
+        loss = self.loss_module(cls_score, labels, avg_factor=cls_score.shape[0])
         if self.aux_loss_weight > 0 and isinstance(feats, tuple) and len(feats) > 1:
-            loss = loss + self.aux_loss_weight * self.loss_module(feats[-2], labels)
+            loss = loss + self.aux_loss_weight * self.loss_module(
+                feats[-2], labels, avg_factor=cls_score.shape[0])
         return loss
 
     def predict(self, feats):

@@ -59,7 +59,7 @@ class CrossEntropyLoss(nn.Cell):
         self.class_weight = (None if class_weight is None
                              else ms.Tensor(np.asarray(class_weight, np.float32)))
 
-    def construct(self, cls_score, label):
+    def construct(self, cls_score, label, avg_factor=None):
         num_classes = cls_score.shape[-1]
         soft = label.ndim == 2  # a constant of the compiled graph
         if soft:
@@ -76,8 +76,8 @@ class CrossEntropyLoss(nn.Cell):
             loss = soft_cross_entropy(cls_score, target)
         if not soft and self.class_weight is not None:
             loss = loss * (one_hot * self.class_weight).sum(axis=-1)
-        if self.reduction == 'mean':
-            loss = loss.mean()
+        if self.reduction == 'mean':  # one loss per sample: avg_factor is the batch size
+            loss = loss.mean() if avg_factor is None else loss.sum() / avg_factor
         elif self.reduction == 'sum':
             loss = loss.sum()
         return self.loss_weight * loss

@@ -1,12 +1,14 @@
-"""Batch augments (``model.train_cfg``): Mixup and CutMix against a numpy
+"""Batch augments (``model.train_cfg``): Mixup, CutMix and ResizeMix against a numpy
 reference of mmpretrain's algorithm (normalise, then mix), the choice among
 augments with ``probs``, soft-target losses, and the refusals."""
+import cv2
 import numpy as np
 import pytest
 import mindspore as ms
 
 from mmcls_ms.models import CrossEntropyLoss, LabelSmoothLoss
-from mmcls_ms.models.utils.batch_augments import CutMix, Mixup, RandomBatchAugment
+from mmcls_ms.models.utils.batch_augments import CutMix, Mixup, RandomBatchAugment, ResizeMix
+from mmcls_ms.models.utils.batch_augments.resizemix import resize_batch
 from mmcls_ms.registry import MODELS
 
 MEAN, STD = [10.0, 20.0, 30.0], [50.0, 60.0, 70.0]
@@ -39,23 +41,45 @@ def reference_mixup(images, labels, alpha, rng):
     return lam * x + (1 - lam) * x[perm], lam * t + (1 - lam) * t[perm]
 
 
+def reference_box(h, w, lam, rng):
+    """CutMix's box of side ``sqrt(1 - lam)``, centred at random and clipped."""
+    cut_h, cut_w = int(h * np.sqrt(1 - lam)), int(w * np.sqrt(1 - lam))
+    cy, cx = rng.integers(0, h), rng.integers(0, w)
+    return (max(cy - cut_h // 2, 0), min(cy + cut_h // 2, h),
+            max(cx - cut_w // 2, 0), min(cx + cut_w // 2, w))
+
+
 def reference_cutmix(images, labels, alpha, rng):
     x, t = normalised(images), np.eye(5)[labels]
     lam = rng.beta(alpha, alpha)
     perm = rng.permutation(len(x))
     h, w = x.shape[-2:]
-    cut_h, cut_w = int(h * np.sqrt(1 - lam)), int(w * np.sqrt(1 - lam))
-    cy, cx = rng.integers(0, h), rng.integers(0, w)
-    top, bottom = max(cy - cut_h // 2, 0), min(cy + cut_h // 2, h)
-    left, right = max(cx - cut_w // 2, 0), min(cx + cut_w // 2, w)
+    top, bottom, left, right = reference_box(h, w, lam, rng)
     out = x.copy()
     out[:, :, top:bottom, left:right] = x[perm][:, :, top:bottom, left:right]
     lam = 1 - (bottom - top) * (right - left) / (h * w)
     return out, lam * t + (1 - lam) * t[perm]
 
 
+def reference_resizemix(images, labels, alpha, rng, lam_min=0.1, lam_max=0.8):
+    """mmpretrain's ResizeMix; OpenCV's bilinear resize is torch's (align_corners=False)."""
+    x, t = normalised(images), np.eye(5)[labels]
+    lam = rng.beta(alpha, alpha) * (lam_max - lam_min) + lam_min
+    perm = rng.permutation(len(x))
+    h, w = x.shape[-2:]
+    top, bottom, left, right = reference_box(h, w, lam, rng)
+    out = x.copy()
+    for i, j in enumerate(perm):
+        for c in range(3):
+            out[i, c, top:bottom, left:right] = cv2.resize(
+                x[j, c], (right - left, bottom - top), interpolation=cv2.INTER_LINEAR)
+    lam = 1 - (bottom - top) * (right - left) / (h * w)
+    return out, lam * t + (1 - lam) * t[perm]
+
+
 @pytest.mark.parametrize('kind,reference', [('Mixup', reference_mixup),
-                                            ('CutMix', reference_cutmix)])
+                                            ('CutMix', reference_cutmix),
+                                            ('ResizeMix', reference_resizemix)])
 @pytest.mark.parametrize('seed', [0, 3])
 def test_mixed_batch_equals_numpy_reference(kind, reference, seed):
     model = MODELS.build(model_cfg(augments=[dict(type=kind, alpha=1.0)]))
@@ -72,6 +96,45 @@ def test_mixed_batch_equals_numpy_reference(kind, reference, seed):
     np.testing.assert_allclose(targets, want_t, rtol=1e-6, atol=1e-6)
     assert not np.allclose(targets, np.eye(5)[labels])  # something was mixed
     np.testing.assert_allclose(targets.sum(1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize('mode,flag', [('bilinear', cv2.INTER_LINEAR),
+                                       ('nearest', cv2.INTER_NEAREST),
+                                       ('bicubic', cv2.INTER_CUBIC)])
+@pytest.mark.parametrize('size', [(5, 7), (20, 30), (13, 4)])
+def test_resize_matches_torch_interpolate_modes(mode, flag, size):
+    # OpenCV's float resize samples at pixel centres like torch's align_corners=False
+    # (bicubic with a=-0.75, clamped borders; nearest with floor)
+    x = np.random.default_rng(0).random((1, 1, 13, 17)).astype(np.float32)
+    want = cv2.resize(x[0, 0], size[::-1], interpolation=flag)
+    np.testing.assert_allclose(resize_batch(x, *size, mode)[0, 0], want, atol=1e-5)
+
+
+def test_resize_area_is_adaptive_average_pooling():
+    x = np.random.default_rng(1).random((2, 3, 11, 9))
+    got = resize_batch(x, 4, 5, 'area')
+    for i in range(4):
+        for j in range(5):
+            rows = slice(i * 11 // 4, -(-(i + 1) * 11 // 4))
+            cols = slice(j * 9 // 5, -(-(j + 1) * 9 // 5))
+            np.testing.assert_allclose(got[:, :, i, j], x[:, :, rows, cols].mean(axis=(2, 3)))
+
+
+def test_resizemix_lam_range_and_prob():
+    images, labels = batch(n=8, size=32)
+    onehot = np.eye(5, dtype=np.float32)[labels]
+    aug = ResizeMix(alpha=1.0, lam_min=0.3, lam_max=0.5)
+    kept = []
+    for seed in range(30):
+        _, targets = aug(images, onehot, np.random.default_rng(seed))
+        moved = np.abs(targets - onehot).sum(1).max() / 2  # 1 - lam where labels differ
+        kept.append(1 - moved)
+    # the box side is int(32 * sqrt(1 - lam)) and may be clipped: lam can only grow
+    assert min(kept) >= 0.3 - 0.05 and max(kept) > 0.3
+    never = ResizeMix(alpha=1.0, prob=0.0)
+    x, t = never(images, onehot, np.random.default_rng(0))
+    np.testing.assert_array_equal(x, images.astype(np.float32))
+    np.testing.assert_array_equal(t, onehot)
 
 
 def test_probs_choose_among_augments_and_identity():
@@ -91,6 +154,10 @@ def test_probs_choose_among_augments_and_identity():
 @pytest.mark.parametrize('train_cfg,match', [
     (dict(augments=[dict(type='Mixup', alpha=0.0)]), 'Mixup alpha'),
     (dict(augments=[dict(type='CutMix', alpha=-1.0)]), 'CutMix alpha'),
+    (dict(augments=[dict(type='ResizeMix', alpha=1.0, lam_min=0.9)]), 'lam_min'),
+    (dict(augments=[dict(type='ResizeMix', alpha=1.0, interpolation='linear')]),
+     'interpolation'),
+    (dict(augments=[dict(type='ResizeMix', alpha=1.0, prob=1.5)]), 'ResizeMix prob'),
     (dict(augments=[dict(type='Mixup', alpha=0.8)], probs=[-0.1]), 'train_cfg.probs'),
     (dict(augments=[dict(type='Mixup', alpha=0.8), dict(type='CutMix', alpha=1.0)],
           probs=[0.6, 0.5]), 'train_cfg.probs'),

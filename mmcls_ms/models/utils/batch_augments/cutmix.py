@@ -34,7 +34,7 @@ class CutMix:
 
     def __init__(self, alpha: float, cutmix_minmax: Optional[Sequence[float]] = None,
                  correct_lam: bool = True):
-        self.alpha = check_alpha(alpha, 'CutMix')
+        self.alpha = check_alpha(alpha, type(self).__name__)
         if cutmix_minmax is not None:
             if len(cutmix_minmax) != 2 or not 0 < cutmix_minmax[0] <= cutmix_minmax[1] <= 1:
                 raise ValueError('CutMix cutmix_minmax must be [lo, hi] with '

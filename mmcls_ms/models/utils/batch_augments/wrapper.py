@@ -5,6 +5,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from mmcls_ms.registry import BATCH_AUGMENTS
+from mmcls_ms.utils.config import ConfigValueError
 
 
 def labels_to_onehot(labels: np.ndarray, num_classes: int) -> np.ndarray:
@@ -20,6 +21,15 @@ def labels_to_onehot(labels: np.ndarray, num_classes: int) -> np.ndarray:
                          f'num_classes of the data preprocessor or head), got '
                          f'{sorted(set(labels.tolist()))}.')
     return np.eye(num_classes, dtype=np.float32)[labels]
+
+
+def _build_augment(cfg, key: str):
+    if not isinstance(cfg, dict):
+        return cfg
+    try:
+        return BATCH_AUGMENTS.build(cfg)
+    except ValueError as err:  # the augment cannot know where its config sits
+        raise ConfigValueError(f'{key}: {err}') from None
 
 
 class RandomBatchAugment:
@@ -45,8 +55,8 @@ class RandomBatchAugment:
         if not augments:
             raise ValueError('model.train_cfg.augments is empty; list at least one batch '
                              "augment, e.g. [dict(type='Mixup', alpha=0.8)].")
-        self.augments = [BATCH_AUGMENTS.build(a) if isinstance(a, dict) else a
-                         for a in augments]
+        self.augments = [_build_augment(a, f'model.train_cfg.augments[{i}]')
+                         for i, a in enumerate(augments)]
         if probs is None:
             probs = [1.0 / len(self.augments)] * len(self.augments)
         elif isinstance(probs, (int, float)):
@@ -56,8 +66,8 @@ class RandomBatchAugment:
             raise ValueError(f'model.train_cfg.probs has {len(probs)} values for '
                              f'{len(self.augments)} augments; give one per augment.')
         if any(p < 0 for p in probs) or sum(probs) > 1 + 1e-6:
-            raise ValueError(f'model.train_cfg.probs must be >= 0 and sum to at most 1, '
-                             f'got {probs}.')
+            raise ConfigValueError(f'model.train_cfg.probs={probs} must be >= 0 and sum to '
+                                   'at most 1.')
         if sum(probs) < 1:  # the rest: no augment
             self.augments.append(None)
             probs.append(1 - sum(probs))
