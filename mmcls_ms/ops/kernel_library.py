@@ -1,10 +1,11 @@
 """Build, load and check the CPU kernel library (``csrc/``): oneDNN convolution and
 pooling, the training batch norm + ReLU, and the fused SGD step, all on one thread pool.
 
-Imports nothing from MindSpore: ``import mmcls_ms`` calls :func:`library_path`
-before MindSpore runs a kernel, to decide the conv backend and the oneDNN ISA cap
-(``mmcls_ms.ops.cpu_backend``).  The library is compiled with the system C++
-compiler against the ``libdnnl.so.3`` that MindSpore ships, on first use, and
+Imports nothing from MindSpore: ``import mmcls_ms`` calls :func:`check_buildable`
+(cheap: no compiling) before MindSpore runs a kernel, to decide the conv backend and
+the oneDNN ISA cap (``mmcls_ms.ops.cpu_backend``).  The library is compiled with the
+system C++ compiler against the ``libdnnl.so.3`` that MindSpore ships the first time
+a model is built for the CPU with the oneDNN engine (:func:`library_path`), and
 cached in ``$MMCLS_MS_HOME/ops`` (default ``~/.cache/mmcls_ms/ops``) under a name
 keyed by everything that makes the binary: the sources, the content of
 ``libdnnl.so.3``, the compiler's path and ``--version`` output, and the flags.
@@ -73,10 +74,16 @@ def _cache_dir() -> str:
 
 
 def _compiler() -> str:
-    compiler = os.environ.get('CXX') or shutil.which('g++') or shutil.which('c++')
+    chosen = os.environ.get('CXX')
+    if chosen:
+        if not shutil.which(chosen):
+            raise KernelLibraryUnavailable(f'no C++ compiler at CXX={chosen!r} (install g++ or '
+                                           'set CXX)')
+        return shutil.which(chosen)
+    compiler = shutil.which('g++') or shutil.which('c++')
     if not compiler:
         raise KernelLibraryUnavailable('no C++ compiler found (install g++ or set CXX)')
-    return shutil.which(compiler) or compiler
+    return compiler
 
 
 def _compiler_version(compiler: str) -> str:
@@ -210,7 +217,8 @@ def _quota_v1(folder: str) -> Optional[float]:
 
 def kernel_threads(environ=None) -> int:
     """How many threads the kernels use: ``MMCLS_MS_ONEDNN_THREADS``, else
-    :func:`available_cpus`.
+    :func:`available_cpus` (also when the variable is not a positive whole number,
+    which is reported in one line).
 
     Example:
         >>> kernel_threads({'MMCLS_MS_ONEDNN_THREADS': '3'})
@@ -218,12 +226,50 @@ def kernel_threads(environ=None) -> int:
     """
     environ = os.environ if environ is None else environ
     text = environ.get(THREADS_ENV, '').strip()
-    if not text:
-        return available_cpus()
-    if not text.isdigit() or int(text) < 1:
-        raise ValueError(f'{THREADS_ENV}={text!r} is not a positive whole number of threads; '
-                         'unset it to use every CPU this process may run on')
-    return int(text)
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    cpus = available_cpus()
+    if text:
+        ignore_bad_setting(THREADS_ENV, environ[THREADS_ENV], 'is not a positive whole number '
+                           'of threads', f'using {cpus}, the CPUs this process may run on')
+    return cpus
+
+
+_ignored_settings = set()
+
+
+def ignore_bad_setting(name: str, value: str, problem: str, instead: str) -> None:
+    """Say in one line on stderr (once per value) that the environment variable
+    ``name`` is ignored and what is done instead.  For the variables read before a
+    config (at ``import mmcls_ms``), where a traceback would help no one.
+
+    Example:
+        >>> ignore_bad_setting('MMCLS_MS_ONEDNN_THREADS', 'two', 'is not a positive '
+        ...                    'whole number of threads', 'using 2')   # doctest: +SKIP
+        mmcls_ms: ignoring MMCLS_MS_ONEDNN_THREADS='two': it is not a positive whole ...
+    """
+    if (name, value) in _ignored_settings:
+        return
+    _ignored_settings.add((name, value))
+    print(f'mmcls_ms: ignoring {name}={value!r}: it {problem}; {instead}. Set it to an '
+          f'accepted value or unset it (see docs/environment.md).', file=sys.stderr, flush=True)
+
+
+def check_buildable() -> str:
+    """Check, without compiling, what the build needs (MindSpore's ``libdnnl.so.3``
+    and a C++ compiler); return the ``libdnnl.so.3`` path.
+
+    Raises ``KernelLibraryUnavailable`` with the reason.
+
+    Example:
+        >>> check_buildable().endswith('libdnnl.so.3')   # doctest: +SKIP
+        True
+    """
+    libdnnl = osp.join(_mindspore_lib_dir(), 'libdnnl.so.3')
+    if not osp.isfile(libdnnl):
+        raise KernelLibraryUnavailable(f'MindSpore ships no oneDNN here ({libdnnl} is missing)')
+    _compiler()
+    return libdnnl
 
 
 def library_path() -> str:
@@ -238,9 +284,7 @@ def library_path() -> str:
     global _library
     if _library is not None:
         return _library._name
-    libdnnl = osp.join(_mindspore_lib_dir(), 'libdnnl.so.3')
-    if not osp.isfile(libdnnl):
-        raise KernelLibraryUnavailable(f'MindSpore ships no oneDNN here ({libdnnl} is missing)')
+    libdnnl = check_buildable()
     compiler = _compiler()
     key = build_key(libdnnl, compiler, _compiler_version(compiler))
     target = osp.join(_cache_dir(), f'{LIBRARY_NAME}-{key}.so')
