@@ -41,8 +41,10 @@ the user has not: set ``ONEDNN_MAX_CPU_ISA`` yourself to choose, or
 Which engine runs the models' convolutions (and pools, and training BN + ReLU) on
 CPU is decided here too, as it decides the cap.  ``'auto'`` (the default) picks
 the oneDNN kernels of :mod:`mmcls_ms.ops.kernel_library` on x86-64 Linux where
-they build (a C++ compiler and MindSpore's bundled ``libdnnl.so.3``), else
-MindSpore's own kernels.  The kernels are fast at every ISA level, so with them no
+they can be built (a C++ compiler and MindSpore's bundled ``libdnnl.so.3``), else
+MindSpore's own kernels.  The import only checks that; the library is built (or
+loaded from its cache) the first time a model is built for the CPU with them
+(:func:`load_kernels`), and a build that fails then falls back as 'auto' says.  The kernels are fast at every ISA level, so with them no
 cap is set and the rest of the network (BN, matmul) gets oneDNN's AVX-512 kernels
 too.  A config chooses with ``env_cfg.conv_backend = 'auto' | 'onednn' |
 'mindspore'`` (:func:`select_conv_backend`, called by the Runner and
