@@ -393,7 +393,7 @@ def _compile(target: str, libdnnl: str, compiler: str):
     partial = osp.join(build_dir, osp.basename(target))
     cmd = [compiler, *FLAGS, f'-I{SOURCE_DIR}', unity, '-o', partial, libdnnl,
            f'-Wl,-rpath,{lib_dir}', '-lpthread']
-    print(f'mmcls_ms: building the oneDNN CPU kernels into {target} (once; about 10 s)',
+    print(f'mmcls_ms: building the oneDNN CPU kernels into {target} (once; about 5 s)',
           file=sys.stderr, flush=True)
     with _cleanup_on_sigterm():
         try:
