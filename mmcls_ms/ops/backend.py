@@ -3,6 +3,7 @@
 The rest of mmcls_ms reaches the backend only through these functions and two
 cell conventions, never by naming its classes:
 
+- :func:`engine_summary` says in one line which engine runs and why.
 - :func:`apply_backend` swaps a freshly built model's convolutions, pools and
   BatchNorm + ReLU pairs for the backend's cells, when the process runs the
   oneDNN engine on CPU (:func:`mmcls_ms.ops.cpu_backend.current_decision`).
@@ -32,21 +33,35 @@ from mindspore import nn
 from mmcls_ms.utils.cells import forget_compiled_graphs, replace_cells
 from .batch_norm_relu import unfuse_bn_relu, use_fused_bn_relu
 from .conv2d import fuse_relu_into_onednn_convs, use_onednn_convs
-from .cpu_backend import CONV_BACKEND_KEY, current_decision
+from .cpu_backend import CONV_BACKEND_KEY, current_decision, load_kernels
 from .pool2d import use_onednn_pools
 
 
 def backend_in_use() -> str:
-    """'onednn' when models built now get the oneDNN cells, else 'mindspore'.
+    """'onednn' when models built now get the oneDNN cells, else 'mindspore'.  On
+    CPU with the oneDNN engine chosen, the first call builds (or loads from the
+    cache) the kernel library (:func:`mmcls_ms.ops.cpu_backend.load_kernels`).
 
     Example:
         >>> backend_in_use() in ('onednn', 'mindspore')
         True
     """
-    decision = current_decision()
-    if decision.conv_backend != 'onednn' or ms.get_context('device_target') != 'CPU':
+    if current_decision().conv_backend != 'onednn' or \
+            ms.get_context('device_target') != 'CPU':
         return 'mindspore'
-    return 'onednn'
+    return load_kernels().conv_backend
+
+
+def engine_summary() -> str:
+    """One line: which engine runs the models' convolutions on this device, and
+    why (the oneDNN ISA cap too); builds the kernel library where they need it.
+
+    Example:
+        >>> 'convolutions: ' in engine_summary()
+        True
+    """
+    backend_in_use()
+    return current_decision().summary(ms.get_context('device_target'))
 
 
 def apply_backend(model: nn.Cell) -> int:

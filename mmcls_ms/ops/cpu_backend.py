@@ -41,8 +41,10 @@ the user has not: set ``ONEDNN_MAX_CPU_ISA`` yourself to choose, or
 Which engine runs the models' convolutions (and pools, and training BN + ReLU) on
 CPU is decided here too, as it decides the cap.  ``'auto'`` (the default) picks
 the oneDNN kernels of :mod:`mmcls_ms.ops.kernel_library` on x86-64 Linux where
-they build (a C++ compiler and MindSpore's bundled ``libdnnl.so.3``), else
-MindSpore's own kernels.  The kernels are fast at every ISA level, so with them no
+they can be built (a C++ compiler and MindSpore's bundled ``libdnnl.so.3``), else
+MindSpore's own kernels.  The import only checks that; the library is built (or
+loaded from its cache) the first time a model is built for the CPU with them
+(:func:`load_kernels`), and a build that fails then falls back as 'auto' says.  The kernels are fast at every ISA level, so with them no
 cap is set and the rest of the network (BN, matmul) gets oneDNN's AVX-512 kernels
 too.  A config chooses with ``env_cfg.conv_backend = 'auto' | 'onednn' |
 'mindspore'`` (:func:`select_conv_backend`, called by the Runner and
@@ -62,12 +64,17 @@ import platform
 import warnings
 from dataclasses import dataclass
 
+from .kernel_library import (KernelLibraryUnavailable, check_buildable, ignore_bad_setting,
+                             library_path, loaded_library)
+
 OVERRIDE_ENV = 'MMCLS_MS_ONEDNN_ISA'
 ONEDNN_ENV = 'ONEDNN_MAX_CPU_ISA'
 SAFE_ISA = 'AVX2'
 CONV_BACKEND_ENV = 'MMCLS_MS_CONV_BACKEND'
 CONV_BACKEND_KEY = 'env_cfg.conv_backend'
 CONV_BACKENDS = ('auto', 'mindspore', 'onednn')
+CAN_BUILD = 'the oneDNN kernels can be built here'
+BUILT = 'the oneDNN kernels are built (or cached) here'
 
 
 @dataclass(frozen=True)
@@ -80,10 +87,14 @@ class OneDNNDecision:
     conv_reason: str = ''  # why that engine
     conv_requested: str = 'auto'  # what the environment or the config asked for
 
-    def summary(self) -> str:
+    def summary(self, device: str = 'CPU') -> str:
+        """The log line; on another ``device`` the oneDNN kernels (CPU kernels) do
+        not run."""
         shown = self.value or '(unset, oneDNN default)'
         engine = f'{self.conv_backend} ({self.conv_reason})' if self.conv_reason \
             else self.conv_backend
+        if device != 'CPU' and self.conv_backend == 'onednn':
+            engine = f'mindspore (the device is {device}; the oneDNN kernels run on the CPU)'
         return f'{ONEDNN_ENV}={shown} ({self.source}: {self.reason}); convolutions: {engine}'
 
 
@@ -172,8 +183,12 @@ def decide(environ=None, flags=None, machine=None, conv_backend='mindspore',
     if environ.get(ONEDNN_ENV):
         return OneDNNDecision(environ[ONEDNN_ENV], 'user', f'{ONEDNN_ENV} was already set',
                               **extra)
-    if environ.get(OVERRIDE_ENV, '').lower() == 'keep':
+    override = environ.get(OVERRIDE_ENV, '')
+    if override.strip().lower() == 'keep':
         return OneDNNDecision('', 'user', f'{OVERRIDE_ENV}=keep', **extra)
+    if override.strip():
+        ignore_bad_setting(OVERRIDE_ENV, override, "is not 'keep' (to choose a cap, set "
+                           f'{ONEDNN_ENV} itself)', 'mmcls_ms chooses the cap')
     level = onednn_isa_level(flags, machine)
     if level in AFFECTED_LEVELS and conv_backend == 'onednn':
         return OneDNNDecision('', 'mmcls_ms', f'oneDNN keeps its {level} level: convolutions run '
@@ -189,7 +204,8 @@ def decide(environ=None, flags=None, machine=None, conv_backend='mindspore',
 
 
 def requested_conv_backend(environ=None) -> str:
-    """``MMCLS_MS_CONV_BACKEND``: 'auto', 'mindspore' or 'onednn'; '' when unset.
+    """``MMCLS_MS_CONV_BACKEND``: 'auto', 'mindspore' or 'onednn'; '' when unset (and
+    when it holds anything else, which is reported in one line).
 
     Example:
         >>> requested_conv_backend({'MMCLS_MS_CONV_BACKEND': 'oneDNN'})
@@ -198,15 +214,18 @@ def requested_conv_backend(environ=None) -> str:
     environ = os.environ if environ is None else environ
     backend = environ.get(CONV_BACKEND_ENV, '').strip().lower()
     if backend and backend not in CONV_BACKENDS:
-        raise ValueError(f'{CONV_BACKEND_ENV}={environ[CONV_BACKEND_ENV]!r} is not one of '
-                         f'{CONV_BACKENDS}; unset it to let the config choose')
+        ignore_bad_setting(CONV_BACKEND_ENV, environ[CONV_BACKEND_ENV],
+                           f"is not one of {', '.join(CONV_BACKENDS)}",
+                           f"the config's {CONV_BACKEND_KEY} chooses (default 'auto')")
+        return ''
     return backend
 
 
 def resolve_conv_backend(requested: str, machine=None, system=None) -> tuple:
     """``(engine, reason)`` for a requested backend: 'auto' and 'onednn' become
-    'onednn' where the CPU kernel library builds and loads here, else 'mindspore'
-    with the reason.
+    'onednn' where the CPU kernel library can be built here (checked without
+    building it: :func:`load_kernels` builds it when a model needs it), else
+    'mindspore' with the reason.
 
     Example:
         >>> resolve_conv_backend('mindspore', 'x86_64', 'Linux')
@@ -219,13 +238,12 @@ def resolve_conv_backend(requested: str, machine=None, system=None) -> tuple:
     if machine not in ('x86_64', 'amd64') or system != 'Linux':
         return 'mindspore', f'the oneDNN kernels are built for x86-64 Linux, this is {system} ' \
                             f'{machine}'
-    from mmcls_ms.ops.kernel_library import KernelLibraryUnavailable, library_path
     try:
-        library_path()
+        check_buildable()
     except KernelLibraryUnavailable as err:
         return 'mindspore', f'the oneDNN kernels are unavailable: {err}'
-    return 'onednn', 'requested' if requested == 'onednn' else \
-        'auto: the oneDNN kernels built here'
+    return 'onednn', f'requested; {CAN_BUILD}' if requested == 'onednn' else \
+        f'auto: {CAN_BUILD}'
 
 
 def configure_onednn_isa(environ=None) -> OneDNNDecision:
@@ -286,10 +304,18 @@ def select_conv_backend(requested: str, environ=None) -> OneDNNDecision:
     if requested == 'onednn' and backend != 'onednn':
         raise ValueError(f"{CONV_BACKEND_KEY}='onednn': {reason}; set it to 'auto' to fall "
                          "back to MindSpore's kernels")
+    if backend == 'onednn' and loaded_library() is not None:
+        reason = reason.replace(CAN_BUILD, BUILT)
     reason = f'{CONV_BACKEND_KEY}={requested}: {reason}'
     if (backend, reason) == (_current.conv_backend, _current.conv_reason):
         return _current
-    # the cap this engine needs; a cap mmcls_ms set for the other engine is lifted
+    return _switch(environ, backend, reason, requested)
+
+
+def _switch(environ, backend: str, reason: str, requested: str) -> OneDNNDecision:
+    """Put the decision for ``backend`` in force, with the cap it needs; a cap
+    mmcls_ms set for the other engine is lifted."""
+    global _current
     if _current.source == 'mmcls_ms' and _current.value and environ.get(ONEDNN_ENV) == \
             _current.value:
         del environ[ONEDNN_ENV]
@@ -298,6 +324,43 @@ def select_conv_backend(requested: str, environ=None) -> OneDNNDecision:
     if _current.source == 'mmcls_ms' and _current.value:
         environ[ONEDNN_ENV] = _current.value
     return _current
+
+
+def load_kernels(environ=None) -> OneDNNDecision:
+    """Where the decision in force is the oneDNN engine, build the kernel library
+    (or load it from the cache) now, once: ``MODELS.build`` calls this, through
+    :func:`mmcls_ms.ops.backend.backend_in_use`, the first time it builds a model for
+    the CPU, so a process that never does (another device, ``conv_backend =
+    'mindspore'``, a tool that builds no model) never compiles it.
+
+    Where the build fails, 'auto' (and ``MMCLS_MS_CONV_BACKEND=onednn``, with a
+    warning) falls back to MindSpore's kernels, with the ISA cap, which takes effect
+    as no MindSpore kernel has run on the CPU yet; ``env_cfg.conv_backend='onednn'``
+    raises ``ValueError``.  Returns the decision now in force.
+
+    Example:
+        >>> load_kernels().conv_backend in ('mindspore', 'onednn')
+        True
+    """
+    environ = os.environ if environ is None else environ
+    if _current.conv_backend != 'onednn' or loaded_library() is not None:
+        return _current
+    try:
+        library_path()
+    except KernelLibraryUnavailable as err:
+        reason = f'the oneDNN kernels are unavailable: {err}'
+        if _current.conv_requested == 'onednn' and not requested_conv_backend(environ):
+            raise ValueError(f"{CONV_BACKEND_KEY}='onednn': {reason}; set it to 'auto' to "
+                             "fall back to MindSpore's kernels") from err
+        if _current.conv_requested == 'onednn':
+            warnings.warn(f'{CONV_BACKEND_ENV}=onednn: {reason}. Falling back to MindSpore\'s '
+                          'convolutions.', stacklevel=2)
+        asked_by = _current.conv_reason.split(': ', 1)[0]  # the config or the variable
+        if '=' in asked_by:
+            reason = f'{asked_by}: {reason}'
+        return _switch(environ, 'mindspore', reason, _current.conv_requested)
+    return _switch(environ, 'onednn', _current.conv_reason.replace(CAN_BUILD, BUILT),
+                   _current.conv_requested)
 
 
 ONEDNN_DECISION = configure_onednn_isa()

@@ -23,11 +23,14 @@ from mindspore import ops
 from mindspore import dtype as mstype
 from mindspore.ops import signature as sig
 
+from .cpu_backend import load_kernels
 from .kernel_library import KernelLibraryUnavailable, library_path
 
 
-def fused_sgd_available(parameters=()) -> str:
+def fused_sgd_available(parameters=(), required: bool = False) -> str:
     """'' when the fused SGD kernel can step ``parameters`` here, else why not.
+    It is part of the oneDNN engine's kernel library: unless ``required``, it is
+    not used (nor built) where the process runs MindSpore's kernels.
 
     Example:
         >>> fused_sgd_available(net.trainable_params())   # doctest: +SKIP
@@ -38,6 +41,11 @@ def fused_sgd_available(parameters=()) -> str:
     for param in parameters:
         if param.dtype != mstype.float32:
             return f'it steps float32 parameters and {param.name} is {param.dtype}'
+    if not required:
+        decision = load_kernels()
+        if decision.conv_backend != 'onednn':
+            return f"the process runs MindSpore's kernels ({decision.conv_reason})"
+        return ''
     try:
         library_path()
     except KernelLibraryUnavailable as err:

@@ -2,8 +2,8 @@
 ``~/.cache/mmcls_ms`` (downloaded checkpoints in ``checkpoints/``, the built
 oneDNN kernels in ``ops/``).
 
-An environment variable, not a config key: the kernels are built when
-``mmcls_ms`` is imported, before any config is read.
+An environment variable, not a config key: the inference API and the
+downloads read no config.
 
 Example:
     >>> import os

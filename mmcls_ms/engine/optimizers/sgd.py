@@ -84,7 +84,7 @@ class SGD(BaseOptimizer):
     def _use_fused(fused: Optional[bool], parameters) -> bool:
         if fused is False:
             return False
-        reason = fused_sgd_available(parameters)
+        reason = fused_sgd_available(parameters, required=bool(fused))
         if reason and fused:
             raise RuntimeError(f'SGD: fused=True, but the fused kernel cannot run: {reason}. '
                                'Set fused=None (or False) in optim_wrapper.optimizer.')

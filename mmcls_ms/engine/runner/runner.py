@@ -34,9 +34,8 @@ from mmcls_ms.deployment.fast_inference import optimize_for_inference
 from mmcls_ms.evaluation import Evaluator
 from mmcls_ms.models.utils.dropout import seed_dropout_layers, set_dropout_step
 from mmcls_ms.models.utils.weight_init import init_weights
-from mmcls_ms.ops.backend import apply_backend, check_float32_only
-from mmcls_ms.ops.cpu_backend import (current_decision, has_bfloat16_arithmetic,
-                                      select_conv_backend)
+from mmcls_ms.ops.backend import apply_backend, check_float32_only, engine_summary
+from mmcls_ms.ops.cpu_backend import has_bfloat16_arithmetic, select_conv_backend
 from mmcls_ms.registry import HOOKS, LOOPS, MODELS, OPTIM_WRAPPERS, RUNNERS
 from mmcls_ms.utils.device import check_jit_level, set_device_target
 from mmcls_ms.utils.folders import claim_folder
@@ -195,17 +194,17 @@ class Runner:
         lines = [
             f'mmcls_ms {__version__}, MindSpore {ms.__version__}, device '
             f"{ms.get_context('device_target')}, mode {self.mode}",
-            self._select_conv_backend().summary(),
+            self._select_conv_backend_line(),
             f'seed {self.seed}, rank {self.rank} of {self.world_size}, work_dir {self.work_dir}',
         ]
         for line in lines:
             self.logger.info(line)
 
-    def _select_conv_backend(self):
+    def _select_conv_backend_line(self) -> str:
         # a config without the key keeps the process's choice (by default 'auto')
         if 'conv_backend' in self.env_cfg:
-            return select_conv_backend(self.env_cfg['conv_backend'])
-        return current_decision()
+            select_conv_backend(self.env_cfg['conv_backend'])
+        return engine_summary()
 
     def _build_model(self, model_cfg, data_preprocessor):
         if not isinstance(model_cfg, dict):  # built by the caller: MODELS.build did not see it
