@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmcls_ms  # noqa: E402,F401
-from mmcls_ms.utils.cli import run_cli  # noqa: E402
+from mmcls_ms.utils.cli import non_negative_float, positive_int, run_cli  # noqa: E402
 from mmcls_ms.utils.config import env_cfg_options, load_config  # noqa: E402
 
 
@@ -36,9 +36,9 @@ def parse_args(argv=None):
     parser.add_argument('--show', action='store_true',
                         help='show each test image with its prediction in a window')
     parser.add_argument('--show-dir', help='write each test image with its prediction here')
-    parser.add_argument('--interval', type=int, default=1,
+    parser.add_argument('--interval', type=positive_int, default=1,
                         help='with --show or --show-dir: draw every n-th sample')
-    parser.add_argument('--wait-time', type=float, default=2,
+    parser.add_argument('--wait-time', type=non_negative_float, default=2,
                         help='with --show: seconds each image stays up (0: until a key)')
     parser.add_argument('--allow-partial-checkpoint', action='store_true',
                         help='evaluate even when the checkpoint leaves parameters of the model '

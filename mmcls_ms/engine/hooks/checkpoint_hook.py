@@ -20,9 +20,18 @@ from typing import List, Optional
 
 from mmcls_ms.registry import HOOKS
 from mmcls_ms.weights.checkpoint import read_checkpoint_meta, remove_stale_temporaries
-from .hook import Hook
+from .hook import Hook, check_hook_options
 
 LAST_CHECKPOINT = 'last_checkpoint'
+
+# mmengine's CheckpointHook arguments that mean what mmcls_ms always does only at
+# their default: the scheduler state is always saved, names are fixed, metrics
+# are compared by ``rule``, and files are local.
+_DEFAULTS_ONLY = dict(save_param_scheduler=True, filename_tmpl=None, published_keys=None,
+                      save_begin=0, greater_keys=None, less_keys=None, backend_args=None,
+                      file_client_args=None)
+_ARGUMENTS = ('interval', 'by_epoch', 'save_optimizer', 'out_dir', 'max_keep_ckpts',
+              'save_last', 'save_best', 'rule', 'file_format')
 
 
 def write_text_atomic(path: str, text: str) -> None:
@@ -70,6 +79,7 @@ class CheckpointHook(Hook):
                  out_dir: Optional[str] = None, max_keep_ckpts: int = -1, save_last: bool = True,
                  save_best=None, rule: Optional[str] = None, file_format: str = 'ckpt',
                  **kwargs):
+        check_hook_options('CheckpointHook', kwargs, _DEFAULTS_ONLY, _ARGUMENTS)
         if rule not in (None, 'greater', 'less'):
             raise ValueError(f"CheckpointHook: rule must be 'greater' or 'less', got {rule!r}")
         if isinstance(save_best, (list, tuple)):

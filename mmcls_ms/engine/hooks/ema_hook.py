@@ -10,7 +10,11 @@ from mindspore import ParameterTuple, Tensor, nn, ops
 
 from mmcls_ms.registry import HOOKS
 from mmcls_ms.utils.arg_checks import check_interval
-from .hook import Hook
+from .hook import Hook, check_hook_options
+
+# mmpretrain's EMAHook arguments that match what this hook does only at their default
+_DEFAULTS_ONLY = dict(ema_type='ExponentialMovingAverage', evaluate_on_origin=False,
+                      update_buffers=False, begin_epoch=0, device=None)
 
 _ema_update = ops.MultitypeFuncGraph('ema_update')
 
@@ -46,13 +50,20 @@ class EMAWeights(nn.Cell):
 @HOOKS.register_module()
 class EMAHook(Hook):
     """Args: ``momentum`` (weight of the new value), ``interval``,
-    ``begin_iter`` (start averaging here), ``evaluate_on_ema``."""
+    ``begin_iter`` (start averaging here), ``evaluate_on_ema``.
+
+    mmpretrain's other arguments are accepted at their defaults only: another
+    ``ema_type``, ``evaluate_on_origin=True``, ``update_buffers=True`` or a
+    ``begin_epoch`` would change the result, so they are refused by name."""
 
     priority = 'ABOVE_NORMAL'
 
     def __init__(self, momentum: float = 0.0002, interval: int = 1, begin_iter: int = 0,
-                 evaluate_on_ema: bool = True, evaluate_on_origin: bool = False,
-                 ema_type: str = 'ExponentialMovingAverage', **kwargs):
+                 evaluate_on_ema: bool = True, strict_load: bool = False, **kwargs):
+        # the averaged weights are part of the resume state and always load key
+        # for key, so ``strict_load`` changes nothing here
+        check_hook_options('EMAHook', kwargs, _DEFAULTS_ONLY,
+                           ('momentum', 'interval', 'begin_iter', 'evaluate_on_ema', 'strict_load'))
         self.momentum = check_interval(momentum, '(0, 1)', 'EMAHook: momentum')
         self.interval = interval
         self.begin_iter = begin_iter

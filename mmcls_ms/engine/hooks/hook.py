@@ -3,6 +3,9 @@
 Method names and arguments are mmengine's, so a user's hook reads the same.
 ``priority`` orders hooks (lower runs first), with mmengine's named levels.
 """
+from typing import Any, Dict, Iterable
+
+from mmcls_ms.registry import did_you_mean
 
 PRIORITIES = {'HIGHEST': 0, 'VERY_HIGH': 10, 'HIGH': 30, 'ABOVE_NORMAL': 40, 'NORMAL': 50,
               'BELOW_NORMAL': 60, 'LOW': 70, 'VERY_LOW': 90, 'LOWEST': 100}
@@ -15,6 +18,32 @@ def priority_value(priority) -> int:
         raise ValueError(f'Unknown hook priority {priority!r}; use an int or one of '
                          f'{list(PRIORITIES)}')
     return PRIORITIES[priority]
+
+
+def check_hook_options(hook: str, options: Dict[str, Any], defaults_only: Dict[str, Any],
+                       known: Iterable[str]) -> None:
+    """Refuse the keyword arguments a hook would otherwise swallow.
+
+    ``defaults_only`` maps arguments of the mmengine/mmpretrain hook that mmcls_ms
+    accepts only at their default value (what it always does) to that value; any
+    other value, and any key not in ``known`` or ``defaults_only``, is refused
+    with the hook and key named.
+
+    Example:
+        >>> check_hook_options('CheckpointHook', {'filename_tmpl': None},
+        ...                    {'filename_tmpl': None}, ['interval'])
+        >>> check_hook_options('CheckpointHook', {'intervl': 2}, {}, ['interval'])
+        Traceback (most recent call last):
+        ...
+        TypeError: CheckpointHook: unknown key 'intervl'. Did you mean 'interval'?
+    """
+    for key, value in options.items():
+        if key not in defaults_only:
+            raise TypeError(f'{hook}: unknown key {key!r}.'
+                            f'{did_you_mean(key, list(known) + list(defaults_only))}')
+        if value != defaults_only[key]:
+            raise ValueError(f'{hook}: {key}={value!r} is not supported by mmcls_ms; remove '
+                             f'it (only {defaults_only[key]!r}, the default, is).')
 
 
 # mmengine's hook points, in the order of a run.  After ``runner`` each receives

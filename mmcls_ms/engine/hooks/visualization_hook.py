@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from mmcls_ms.registry import HOOKS, did_you_mean
+from mmcls_ms.utils.arg_checks import check_int
 from mmcls_ms.visualization import UniversalVisualizer, has_display
 from .hook import Hook
 
@@ -48,7 +49,7 @@ class VisualizationHook(Hook):
             raise ValueError(f'default_hooks.visualization: wait_time must be >= 0 seconds, '
                              f'got {wait_time}.')
         self.enable = enable
-        self.interval = max(1, interval)
+        self.interval = check_int(interval, 'default_hooks.visualization: interval')
         self.out_dir = out_dir
         self.show = show
         self.wait_time = wait_time
