@@ -86,18 +86,14 @@ class CheckpointHook(Hook):
             if len(save_best) != 1:
                 raise ValueError('CheckpointHook: save_best takes one metric name here.')
             save_best = save_best[0]
-        self.interval = interval
-        self.by_epoch = by_epoch
-        self.save_optimizer = save_optimizer
-        self.out_dir = out_dir
-        self.max_keep_ckpts = max_keep_ckpts
-        self.save_last = save_last
-        self.save_best = save_best
-        self.rule = rule
-        self.file_format = file_format
-        self.saved = []
-        self.best_score = None
-        self.best_ckpt = None
+        # when and where to save, what goes in a file
+        self.interval, self.by_epoch, self.out_dir = interval, by_epoch, out_dir
+        self.save_optimizer, self.save_last, self.file_format = (save_optimizer, save_last,
+                                                                 file_format)
+        # which files stay: the newest periodic ones and the best by one metric
+        self.max_keep_ckpts, self.save_best, self.rule = max_keep_ckpts, save_best, rule
+        self.saved = []  # periodic checkpoints of this run, oldest first
+        self.best_score = self.best_ckpt = None
         self._superseded = set()
 
     def _folder(self, runner) -> str:
