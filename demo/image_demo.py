@@ -25,7 +25,7 @@ def parse_args(argv=None):
     parser.add_argument('--show-dir', default=None,
                         help='write the image with its top-5 classes drawn on it here')
     parser.add_argument('--show', action='store_true',
-                        help='accepted for mmpretrain compatibility; use --show-dir')
+                        help='show each image with its predictions in a window (needs a display)')
     parser.add_argument('--device', default=None, help="'cpu', 'gpu' or 'npu'")
     parser.add_argument('--topk', type=positive_int, default=5, help='classes to print and draw')
     parser.add_argument('--mirror', default=None,

@@ -117,8 +117,9 @@ class ImageClassificationInferencer(BaseInferencer):
                 ``pred_score`` and ``pred_label``) instead of dicts.
             batch_size: images per forward pass.
             show_dir: write each image with its top-k classes drawn on it here.
-            show, wait_time: accepted for mmpretrain compatibility (no window
-                is opened; use ``show_dir``).
+            show: show each image with its top-k classes in a window (needs a
+                display; refused without one).
+            wait_time: seconds each window stays up with ``show`` (0: until a key).
             draw_score: also draw the scores.
             top_k: how many classes to draw.
             progress: show a rich progress bar (default: when there are more
@@ -132,8 +133,13 @@ class ImageClassificationInferencer(BaseInferencer):
         if unused:
             warnings.warn(f'ImageClassificationInferencer ignores {sorted(unused)}.')
         if show:
-            warnings.warn('show=True opens no window in mmcls_ms; use show_dir=... to save '
-                          'the drawn images.')
+            from mmcls_ms.visualization.visualizer import has_display  # OpenCV: on use
+            if not has_display():
+                raise RuntimeError('show=True: there is no display to open a window on '
+                                   '(DISPLAY is unset); use show_dir=... to write the drawn '
+                                   'images instead.')
+            if wait_time < 0:
+                raise ValueError(f'wait_time must be >= 0 seconds, got {wait_time}.')
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be a positive integer, got {batch_size!r}.')
         _require_top_k(top_k)
@@ -156,7 +162,8 @@ class ImageClassificationInferencer(BaseInferencer):
                 for i, (item, pack, score) in enumerate(zip(chunk, packed, scores)):
                     outputs.append(self._postprocess(item, pack, score, start + i,
                                                      return_datasamples, show_dir,
-                                                     draw_score, top_k))
+                                                     draw_score, top_k,
+                                                     wait_time if show else None))
                 if bar:
                     bar.update(task, advance=len(chunk))
         finally:
@@ -165,14 +172,14 @@ class ImageClassificationInferencer(BaseInferencer):
         return outputs
 
     def _postprocess(self, item, pack, score, index, return_datasamples, show_dir,
-                     draw_score, top_k):
+                     draw_score, top_k, show_for=None):
         label = int(np.argmax(score))
         result = dict(pred_scores=score.astype(np.float32), pred_label=label,
                       pred_score=float(score[label]))
         if self.classes is not None and label < len(self.classes):
             result['pred_class'] = self.classes[label]
-        if show_dir:
-            self._draw(item, result, index, show_dir, draw_score, top_k)
+        if show_dir or show_for is not None:
+            self._draw(item, result, index, show_dir, draw_score, top_k, show_for)
         if return_datasamples:
             sample = pack['data_samples']
             sample.set_pred_score(score).set_pred_label(label)
@@ -190,14 +197,19 @@ class ImageClassificationInferencer(BaseInferencer):
         return [((names[i] if names is not None and i < len(names) else str(int(i))),
                  float(scores[i])) for i in order]
 
-    def _draw(self, item, result, index, show_dir, draw_score, k):
+    def _draw(self, item, result, index, show_dir, draw_score, k, show_for=None):
+        """Draw the top-k classes on the image: written to ``show_dir``, and shown
+        for ``show_for`` seconds when that is not None."""
         # OpenCV, only when drawing: `import mmcls_ms.apis` stays light
         from mmcls_ms.visualization.visualizer import UniversalVisualizer, write_image
         img = item if isinstance(item, np.ndarray) else self._load(item, index)['img']
         name = (os.path.basename(item) if not isinstance(item, np.ndarray)
                 else f'{index:06d}.png')
-        os.makedirs(show_dir, exist_ok=True)
-        out_path = os.path.join(show_dir, os.path.splitext(name)[0] + '.png')
-        write_image(out_path, UniversalVisualizer.draw_cls(img, self.top_k(result, k),
-                                                           draw_score=draw_score))
-        result['visualization'] = out_path
+        canvas = UniversalVisualizer.draw_cls(img, self.top_k(result, k), draw_score=draw_score)
+        if show_for is not None:
+            UniversalVisualizer.show(canvas, win_name=name, wait_time=show_for)
+        if show_dir:
+            os.makedirs(show_dir, exist_ok=True)
+            out_path = os.path.join(show_dir, os.path.splitext(name)[0] + '.png')
+            write_image(out_path, canvas)
+            result['visualization'] = out_path

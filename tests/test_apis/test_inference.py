@@ -68,6 +68,16 @@ def test_datasamples_and_drawing(inferencer, tmp_path):
     assert drawn is not None and drawn.shape[0] > 0
 
 
+def test_show_needs_a_display_and_a_wait_time_of_zero_or_more(inferencer, monkeypatch):
+    monkeypatch.delenv('DISPLAY', raising=False)
+    monkeypatch.delenv('WAYLAND_DISPLAY', raising=False)
+    with pytest.raises(RuntimeError, match='show=True: there is no display.*show_dir'):
+        inferencer(IMAGES[0], show=True)
+    monkeypatch.setenv('DISPLAY', ':0')
+    with pytest.raises(ValueError, match='wait_time must be >= 0'):
+        inferencer(IMAGES[0], show=True, wait_time=-1)
+
+
 def test_classes_argument():
     names = [f'n{i}' for i in range(10)]
     result = inference_model(TINY_BN, IMAGES[0], pretrained=False, classes=names)
