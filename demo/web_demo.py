@@ -3,12 +3,12 @@ scores and the Grad-CAM of the top class, as mmpretrain's Gradio demo.
 
 Examples:
     python demo/web_demo.py --config configs/vgg/vgg11bn-gap_1xb32_digits.py \\
-        --checkpoint work_dirs/vgg11bn-gap_1xb32_digits/epoch_10.ckpt
+        --checkpoint work_dirs/vgg11bn-gap_1xb32_digits/epoch_5.ckpt
     python demo/web_demo.py --model inception-v3_3rdparty_8xb32_in1k --port 8080
     python demo/web_demo.py            # the zoo models whose weights are cached
 
 The server is the standard library's ``ThreadingHTTPServer`` with one HTML
-page (docs/web_demo.md says why).  It listens on 127.0.0.1 unless ``--host``
+page (docs/analysis_tools.md, "A web demo", says why).  It listens on 127.0.0.1 unless ``--host``
 says otherwise; ``--port 0`` takes a free port.  It prints the address once
 the first model is loaded.  Predictions go through
 ``ImageClassificationInferencer`` and the map through ``mmcls_ms.apis.cam``,
