@@ -8,8 +8,8 @@ Examples:
     python demo/web_demo.py            # the zoo models whose weights are cached
 
 The server is the standard library's ``ThreadingHTTPServer`` with one HTML
-page (docs/analysis_tools.md, "A web demo", says why).  It listens on 127.0.0.1 unless ``--host``
-says otherwise; ``--port 0`` takes a free port.  It prints the address once
+page ("A web demo" in docs/analysis_tools.md says why).  It listens on
+127.0.0.1 unless ``--host`` says otherwise; ``--port 0`` takes a free port.  It prints the address once
 the first model is loaded.  Predictions go through
 ``ImageClassificationInferencer`` and the map through ``mmcls_ms.apis.cam``,
 one request at a time (one lock); a bad upload gets an HTTP 4xx and its
