@@ -115,6 +115,7 @@ def assert_same_weights_as_one_process(single_cfg, tmp_path, tolerance=1e-5):
     return a
 
 
+@pytest.mark.slow  # about 80 s; the plain two-rank equality runs by default
 def test_syncbn_two_ranks_equal_one_process_with_twice_the_batch(digits_root, tmp_path):
     """SyncBN normalises with the global batch: 2 ranks x 8 == 1 process x 16,
     weights and BN running statistics alike, while per-rank BN differs.
