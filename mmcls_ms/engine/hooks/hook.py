@@ -27,7 +27,7 @@ def check_hook_options(hook: str, options: Dict[str, Any], defaults_only: Dict[s
     ``defaults_only`` maps arguments of the mmengine/mmpretrain hook that mmcls_ms
     accepts only at their default value (what it always does) to that value; any
     other value, and any key not in ``known`` or ``defaults_only``, is refused
-    with the hook and key named.
+    with ``hook`` (the hook, or where the config sets it) and the key named.
 
     Example:
         >>> check_hook_options('CheckpointHook', {'filename_tmpl': None},
@@ -35,12 +35,13 @@ def check_hook_options(hook: str, options: Dict[str, Any], defaults_only: Dict[s
         >>> check_hook_options('CheckpointHook', {'intervl': 2}, {}, ['interval'])
         Traceback (most recent call last):
         ...
-        TypeError: CheckpointHook: unknown key 'intervl'. Did you mean 'interval'?
+        TypeError: CheckpointHook: unknown key 'intervl'. Did you mean 'interval'? It takes interval.
     """
     for key, value in options.items():
         if key not in defaults_only:
             raise TypeError(f'{hook}: unknown key {key!r}.'
-                            f'{did_you_mean(key, list(known) + list(defaults_only))}')
+                            f'{did_you_mean(key, list(known) + list(defaults_only))} '
+                            f'It takes {", ".join(known)}.')
         if value != defaults_only[key]:
             raise ValueError(f'{hook}: {key}={value!r} is not supported by mmcls_ms; remove '
                              f'it (only {defaults_only[key]!r}, the default, is).')

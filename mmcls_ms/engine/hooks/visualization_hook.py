@@ -8,10 +8,10 @@ import os
 import cv2
 import numpy as np
 
-from mmcls_ms.registry import HOOKS, did_you_mean
+from mmcls_ms.registry import HOOKS
 from mmcls_ms.utils.arg_checks import check_int
 from mmcls_ms.visualization import UniversalVisualizer, has_display
-from .hook import Hook
+from .hook import Hook, check_hook_options
 
 WINDOW = 'test image'
 
@@ -37,11 +37,8 @@ class VisualizationHook(Hook):
 
     def __init__(self, enable: bool = False, interval: int = 1, out_dir: str = None,
                  show: bool = False, wait_time: float = 0., **kwargs):
-        if kwargs:  # mmpretrain hands more keys to its drawer; none of them is drawn here
-            key = sorted(kwargs)[0]
-            raise TypeError(f'default_hooks.visualization: unknown key {key!r}.'
-                            f'{did_you_mean(key, self.KEYS)} VisualizationHook takes '
-                            f'{", ".join(self.KEYS)}.')
+        # mmpretrain hands more keys to its drawer; none of them is drawn here
+        check_hook_options('default_hooks.visualization', kwargs, {}, self.KEYS)
         if enable and show and not has_display():
             raise RuntimeError('default_hooks.visualization: show=True needs a display and '
                                'DISPLAY is unset; set out_dir to write the images instead.')
