@@ -28,6 +28,18 @@ def _is_image_file(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
+def require_positive_int(value: Any, name: str) -> None:
+    """Refuse a count that is not an int >= 1 (a bool is no count), naming it.
+
+    A slice or batch of ``k <= 0`` would silently drop items instead of keeping k.
+
+    Example:
+        >>> require_positive_int(5, 'top_k')
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'{name} must be a positive integer, got {value!r}.')
+
+
 def _pipeline_config(cfg) -> list:
     """The test pipeline of a config (test, then val dataloader, then
     ``test_pipeline``), without its image-loading step."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .base import BaseInferencer
+from .base import BaseInferencer, require_positive_int
 
 # MindSpore is imported in the methods, on first use, not with the API
 if TYPE_CHECKING:
@@ -90,8 +90,7 @@ class FeatureExtractor(BaseInferencer):
         if stage == 'pre_logits' and getattr(self.model, 'head', None) is None:
             raise ValueError("stage='pre_logits' needs a model with a head; use 'neck' or "
                              "'backbone'.")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f'batch_size must be a positive integer, got {batch_size!r}.')
+        require_positive_int(batch_size, 'batch_size')
         self._stage = stage
         items = self._expand_inputs(inputs)
         outputs = []

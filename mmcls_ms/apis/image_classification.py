@@ -20,17 +20,11 @@ from rich.progress import Progress
 
 from mmcls_ms.utils.output_path import check_output_dir
 from mmcls_ms.weights.download import UrlMapping
-from .base import BaseInferencer
+from .base import BaseInferencer, require_positive_int
 from .model_index import list_models as _list_models
 
 if TYPE_CHECKING:  # MindSpore is imported on first use, not with the API
     from mindspore import nn
-
-
-def _require_top_k(k) -> None:
-    # a slice with k <= 0 would silently drop classes instead of keeping k
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f'top_k must be a positive integer, got {k!r}.')
 
 
 class ImageClassificationInferencer(BaseInferencer):
@@ -140,9 +134,8 @@ class ImageClassificationInferencer(BaseInferencer):
                                    'images instead.')
             if wait_time < 0:
                 raise ValueError(f'wait_time must be >= 0 seconds, got {wait_time}.')
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f'batch_size must be a positive integer, got {batch_size!r}.')
-        _require_top_k(top_k)
+        require_positive_int(batch_size, 'batch_size')
+        require_positive_int(top_k, 'top_k')
         if show_dir:
             check_output_dir(show_dir, 'show_dir')
         items = self._expand_inputs(inputs)
@@ -190,7 +183,7 @@ class ImageClassificationInferencer(BaseInferencer):
 
     def top_k(self, result: dict, k: int = 5) -> list:
         """``[(class name or index, score), ...]`` of the k best classes."""
-        _require_top_k(k)
+        require_positive_int(k, 'top_k')
         scores = result['pred_scores']
         order = np.argsort(-scores)[:k]
         names = self.classes
