@@ -17,6 +17,10 @@ SHAPES = [
     (16, 8, (1, 7), 1, (0, 0, 3, 3), False, 12),  # Inception's 1x7
     (8, 12, 3, 2, 0, True, 15),            # stride 2, no padding ('valid')
     (12, 4, 1, 1, 0, True, 9),             # 1x1
+    # VGG's last stages at small inputs: 2x2 and 1x1 maps, where the weight gradient is
+    # one GEMM over all images (backward_weights_gemm in csrc/conv2d.cpp)
+    (64, 32, 3, 1, 1, True, 2),
+    (64, 48, 3, 1, 1, False, 1),
 ]
 
 
@@ -151,3 +155,41 @@ def test_mixed_precision_is_refused_with_a_clear_error():
         with pytest.raises(TypeError, match=f'--amp: 0 is a {type(op).__name__} .*float32 only'
                                             ".*env_cfg.conv_backend='mindspore'"):
             check_float32_only(net, '--amp')
+
+
+def test_small_maps_take_the_batched_gemm_weight_gradient(capfd, monkeypatch):
+    """On 1x1 and 2x2 maps oneDNN's own weight gradient is one small GEMM per image; the op
+    runs one GEMM over all the images instead."""
+    monkeypatch.setenv('MMCLS_MS_ONEDNN_VERBOSE', '1')
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    reference = _Readout(_conv(64, 40, 3, 1, 1, True))
+    candidate = _Readout(_conv(64, 40, 3, 1, 1, True))
+    use_onednn_convs(candidate)
+    x = ms.Tensor(np.random.default_rng(3).standard_normal((3, 64, 2, 2)), ms.float32)
+    grads_ref = ms.grad(reference, None, reference.trainable_params())(x)
+    grads_new = ms.grad(candidate, None, candidate.trainable_params())(x)
+    for ref, new in zip(grads_ref, grads_new):
+        ref, new = ref.asnumpy(), new.asnumpy()
+        assert np.abs(new - ref).max() <= 1e-5 * np.abs(ref).max()
+    assert '3x64x2x2 -> 40 k3x3 backward weights: batched sgemm' in capfd.readouterr().err
+
+
+def test_batched_gemm_weight_gradient_in_chunks(capfd, monkeypatch):
+    """16000 images of 64 channels on a 1x1 map: im2col is 37 MB, over the op's 32 MB
+    budget, so the GEMM runs in two chunks that accumulate.  The reference is float64
+    numpy (on a 1x1 map with padding 1 only the centre tap sees data): MindSpore's own
+    float32 sums over 16000 images drift in the fifth digit."""
+    monkeypatch.setenv('MMCLS_MS_ONEDNN_VERBOSE', '1')
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    candidate = _Readout(_conv(64, 8, 3, 1, 1, True))
+    use_onednn_convs(candidate)
+    x_np = np.random.default_rng(4).standard_normal((16000, 64, 1, 1)).astype(np.float32)
+    x = ms.Tensor(x_np)
+    dy = 0.37 * (candidate.body[0](x).asnumpy()[:, :, 0, 0] > 0)   # d(readout)/d(conv out)
+    dw, db = ms.grad(candidate, None, candidate.trainable_params())(x)
+    dw_ref = np.zeros((8, 64, 3, 3))
+    dw_ref[:, :, 1, 1] = dy.astype(np.float64).T @ x_np[:, :, 0, 0].astype(np.float64)
+    db_ref = dy.astype(np.float64).sum(0)
+    assert np.abs(dw.asnumpy() - dw_ref).max() <= 1e-5 * np.abs(dw_ref).max()
+    assert np.abs(db.asnumpy() - db_ref).max() <= 1e-5 * np.abs(db_ref).max()
+    assert '16000x64x1x1 -> 8 k3x3 backward weights: batched sgemm' in capfd.readouterr().err

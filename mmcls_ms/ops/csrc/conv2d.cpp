@@ -11,6 +11,10 @@
 // dilation_w, fused_relu + 1) with PyTorch's dilation (1 = none); its contents are never
 // read.  In its shape, because MindSpore infers (and caches) output shapes from input shapes
 // alone.  A fused ReLU (a oneDNN post-op, applied as the kernel writes) is inference-only.
+//
+// On small maps (VGG's last stages at low resolution) oneDNN has no direct kernel for the
+// weight gradient and runs one GEMM per image; there it is one GEMM over the whole batch
+// (backward_weights_gemm).
 #include <map>
 #include <memory>
 
@@ -143,6 +147,10 @@ class Convolution {
                                     {DNNL_ARG_WEIGHTS, bwd_data_weights_.bind(w)},
                                     {DNNL_ARG_DIFF_SRC, bwd_data_dx_.bind(dx)}};
     run(bwd_data_, Profile::kBackwardData, data_args, 3, bwd_data_dx_, "convolution_bwd_data");
+    if (gemm_weights_) {
+      backward_weights_gemm(dy, x, dw, db);
+      return;
+    }
     if (!dy_shared_) dy_kernel = bwd_weights_dy_.bind(dy);
     dnnl_exec_arg_t weights_args[4] = {{DNNL_ARG_SRC, bwd_weights_x_.bind(x)},
                                        {DNNL_ARG_DIFF_DST, dy_kernel},
@@ -160,6 +168,68 @@ class Convolution {
     output.write_back();
   }
 
+  // The weight gradient as GEMMs over many images at once:
+  //   dw[k][c*kh*kw] = sum over (image, output pixel) of dy[k][pixel] * im2col(x)[c*kh*kw][pixel]
+  // oneDNN's gemm convolution runs one GEMM per image, whose inner dimension is the output
+  // pixel count: 1 or 4 for VGG's last stages at small inputs, where it managed 7-14 GFLOP/s.
+  // Images are taken in chunks so that im2col(x) stays within kGemmColumnsBytes.
+  void backward_weights_gemm(const float *dy, const float *x, float *dw, float *db) {
+    Timed timed(Profile::kBackwardWeights, g_.gflop());
+    Runtime &rt = runtime();
+    const int64_t oh = g_.out_h(), ow = g_.out_w(), pixels = oh * ow;
+    const int64_t rows = g_.c * g_.kh * g_.kw;
+    const int64_t chunk = gemm_chunk_images();
+    float *columns = static_cast<float *>(scratch(3, sizeof(float) * rows * chunk * pixels));
+    float *dy_by_channel = static_cast<float *>(scratch(4, sizeof(float) * g_.k * chunk * pixels));
+    std::vector<double> bias_sums(g_.k, 0.);
+    for (int64_t first = 0; first < g_.n; first += chunk) {
+      const int64_t images = std::min(chunk, g_.n - first), width = images * pixels;
+      // im2col: row (c, i, j), column (image, output pixel); zero where the window is padding
+      rt.pool->parallel_for(static_cast<int>(rows), [&](int row, int) {
+        const int64_t c = row / (g_.kh * g_.kw), i = row / g_.kw % g_.kh, j = row % g_.kw;
+        float *out = columns + row * width;
+        for (int64_t n = 0; n < images; ++n) {
+          const float *plane = x + ((first + n) * g_.c + c) * g_.h * g_.w;
+          for (int64_t y = 0; y < oh; ++y) {
+            const int64_t in_y = y * g_.sh - g_.ph + i * g_.dh;
+            for (int64_t z = 0; z < ow; ++z) {
+              const int64_t in_x = z * g_.sw - g_.pw + j * g_.dw;
+              *out++ = (in_y >= 0 && in_y < g_.h && in_x >= 0 && in_x < g_.w)
+                           ? plane[in_y * g_.w + in_x] : 0.f;
+            }
+          }
+        }
+      });
+      // dy as (output channel, image x pixel), and its sums for the bias gradient (in double:
+      // a float sum over thousands of pixels drifts in the fifth digit)
+      rt.pool->parallel_for(static_cast<int>(g_.k), [&](int k, int) {
+        float *out = dy_by_channel + k * width;
+        double sum = 0.;
+        for (int64_t n = 0; n < images; ++n) {
+          const float *plane = dy + ((first + n) * g_.k + k) * pixels;
+          for (int64_t p = 0; p < pixels; ++p) sum += (out[n * pixels + p] = plane[p]);
+        }
+        bias_sums[k] += sum;
+      });
+      check(dnnl_threadpool_interop_sgemm('N', 'T', g_.k, rows, width, 1.f, dy_by_channel, width,
+                                          columns, width, first == 0 ? 0.f : 1.f, dw, rows,
+                                          rt.pool.get()),
+            "sgemm");
+    }
+    for (int64_t k = 0; k < g_.k; ++k) db[k] = static_cast<float>(bias_sums[k]);
+  }
+
+  // Images per GEMM: all of them when im2col(x) fits kGemmColumnsBytes.
+  int64_t gemm_chunk_images() const {
+    const int64_t per_image = sizeof(float) * g_.c * g_.kh * g_.kw * g_.out_h() * g_.out_w();
+    return std::max<int64_t>(1, std::min<int64_t>(g_.n, kGemmColumnsBytes / per_image));
+  }
+
+  static constexpr int64_t kGemmColumnsBytes = 32 << 20;
+  // Output maps up to this many pixels get the batched GEMM when oneDNN would run its
+  // per-image gemm convolution; larger maps keep oneDNN's (each GEMM is then wide enough).
+  static constexpr int64_t kGemmMaxPixels = 64;
+
   void prepare_backward() {
     if (bwd_data_) return;
     if (g_.relu) throw std::runtime_error("a convolution with a fused ReLU is inference-only");
@@ -175,6 +245,13 @@ class Convolution {
               any_dst_, strides_, dilates_, pad_l_, pad_r_, fwd_pd_, nullptr),
           "convolution_bwd_weights_desc_create");
     check(dnnl_primitive_create(&bwd_weights_, weights_pd), "convolution_bwd_weights_create");
+    const std::string weights_impl = impl_name(weights_pd);
+    gemm_weights_ = weights_impl.find("gemm") != std::string::npos &&
+                    g_.out_h() * g_.out_w() <= kGemmMaxPixels;
+    if (getenv("MMCLS_MS_ONEDNN_VERBOSE"))
+      fprintf(stderr, "[mmcls_ms onednn conv] %ldx%ldx%ldx%ld -> %ld k%ldx%ld backward weights: %s\n",
+              (long)g_.n, (long)g_.c, (long)g_.h, (long)g_.w, (long)g_.k, (long)g_.kh, (long)g_.kw,
+              gemm_weights_ ? "batched sgemm" : weights_impl.c_str());
 
     // Scratch slots: dy (0) lives through both kernels; x and dw then reuse w's (1) and dx's (2).
     const_dnnl_memory_desc_t data_dy =
@@ -208,6 +285,7 @@ class Convolution {
   Operand bwd_data_dy_, bwd_data_weights_, bwd_data_dx_;
   Operand bwd_weights_x_, bwd_weights_dy_, bwd_weights_dw_, bwd_weights_db_;
   bool dy_shared_ = false;  // both backward kernels take dy in the same layout
+  bool gemm_weights_ = false;  // the weight gradient by backward_weights_gemm
 };
 
 std::map<Geometry, std::unique_ptr<Convolution>> g_convolutions;

@@ -142,6 +142,12 @@ dnnl_status_t dnnl_primitive_create(dnnl_primitive_t *primitive,
 dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t primitive, dnnl_stream_t stream,
                                      int nargs, const dnnl_exec_arg_t *args);
 dnnl_status_t dnnl_primitive_destroy(dnnl_primitive_t primitive);
+// Row-major C = alpha * op(A) * op(B) + beta * C on the given threadpool.
+dnnl_status_t dnnl_threadpool_interop_sgemm(char transa, char transb, dnnl_dim_t M, dnnl_dim_t N,
+                                            dnnl_dim_t K, float alpha, const float *A,
+                                            dnnl_dim_t lda, const float *B, dnnl_dim_t ldb,
+                                            float beta, float *C, dnnl_dim_t ldc,
+                                            void *threadpool);
 
 }  // extern "C"
 

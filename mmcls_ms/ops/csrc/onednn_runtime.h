@@ -257,10 +257,12 @@ inline Runtime &runtime() {
   return *instance;
 }
 
-// Scratch buffers for the blocked tensors: kernels run one at a time (see g_mutex), so all
-// shapes share three growing buffers instead of holding their own.
+// Scratch buffers for the blocked tensors (slots 0-2) and the convolutions' batched-GEMM
+// weight gradient (3-4): kernels run one at a time (see g_mutex), so all shapes share these
+// growing buffers instead of holding their own.
+constexpr int kScratchSlots = 5;
 inline void *scratch(int slot, size_t bytes) {
-  static std::vector<char> buffers[3];
+  static std::vector<char> buffers[kScratchSlots];
   if (buffers[slot].size() < bytes) {
     buffers[slot].clear();
     buffers[slot].shrink_to_fit();
