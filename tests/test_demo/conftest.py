@@ -1,6 +1,6 @@
 """A digits checkpoint that tells the digits apart, made in seconds: the
 quickstart VGG-11-BN with its seeded random convolutions, and a linear head
-fitted in closed form (ridge regression) to their pooled features of 100
+fitted in closed form (ridge regression) to their pooled features of 400
 real training PNGs.  Training the whole network takes minutes on 2 cores."""
 import os.path as osp
 import sys
@@ -19,18 +19,21 @@ def digits_checkpoint(tmp_path_factory):
     import mindspore as ms
     from mmengine.config import Config
 
+    from mmcls_ms.apis import get_model
     from mmcls_ms.datasets import prepare_digits
-    from mmcls_ms.registry import MODELS
-    from mmcls_ms.utils import register_all_modules
     from mmcls_ms.weights.checkpoint import save_checkpoint
     tmp = tmp_path_factory.mktemp('digits_model')
     root = prepare_digits(str(tmp / 'digits'))
-    files = digit_files(root, 'train', 10)
-    images = np.stack([cv2.imread(f).transpose(2, 0, 1) for f in files])
+    files = digit_files(root, 'train', 40)
+    # the size the config's test pipeline resizes to, so that the head is fitted on the
+    # features the demo computes
+    size = Config.fromfile(DIGITS_CONFIG).test_pipeline[1]['scale']
+    images = np.stack([cv2.resize(cv2.imread(f), (size, size), interpolation=cv2.INTER_LINEAR)
+                       .transpose(2, 0, 1) for f in files])
     labels = np.array([int(osp.basename(osp.dirname(f))) for f in files])
-    register_all_modules()
     ms.set_seed(0)
-    model = MODELS.build(Config.fromfile(DIGITS_CONFIG).model)
+    # as the demo builds it: with the config's data_preprocessor (mean and std)
+    model = get_model(DIGITS_CONFIG)
     model.set_train(False)
     features = model.extract_feat(ms.Tensor(images), stage='neck')
     features = (features[-1] if isinstance(features, (tuple, list)) else features).asnumpy()

@@ -69,3 +69,37 @@ def test_peer_runners_time_with_the_shared_method_without_importing_mmcls_ms():
     record = json.loads(out.stdout.split('RESULT ', 1)[1])
     assert record['impl'] == 'fake' and record['batch'] == 8 and len(record['step_s']) == 3
     assert record['images_per_s'] > 0 and 'output' not in record
+
+
+def test_goals_are_judged_from_the_runs():
+    """Each goal row says met / NOT met from the medians: a speed ratio against a peer, the
+    share of the matmul peak for mmcls_ms, and compile time and memory against MindCV."""
+    def rec(workload, name, ips, compile_s=1.0, rss=100.0):
+        return dict(workload=workload, name=name, images_per_s=ips, compile_est_s=compile_s,
+                    peak_rss_mib=rss, forward_gflop_per_image=10.0)
+    records = [rec('vgg16:infer', 'mmcls_ms', 7.0), rec('vgg16:infer', 'torch eager', 5.0),
+               rec('vgg16:infer', 'torch.compile', 6.9),
+               rec('vgg16:train', 'mmcls_ms', 2.0, compile_s=5.0, rss=90.0),
+               rec('vgg16:train', 'mindcv graph', 1.5, compile_s=4.0, rss=95.0)]
+    summary = compare_peers.summarise(records)
+    goal = compare_peers.goal_of
+    assert goal(summary, 'vgg16:infer', 'torch eager', 7 / 5, 'mmcls_ms', None).startswith(
+        '>=1.40x met')
+    assert 'NOT met' in goal(summary, 'vgg16:infer', 'torch.compile', 7 / 6.9, 'mmcls_ms', None)
+    assert goal(summary, 'vgg16:infer', 'mmcls_ms', None, 'mmcls_ms', 0.86) == \
+        '>=85% of peak met'
+    assert goal(summary, 'vgg16:train', 'mmcls_ms', None, 'mmcls_ms', 0.5) == \
+        '>=80% of peak NOT met'
+    assert goal(summary, 'vgg16:train', 'mindcv graph', 2 / 1.5, 'mmcls_ms', None) == \
+        'compile NOT met, RSS met (mmcls_ms <= this)'
+
+
+def test_report_prints_both_matmul_peaks():
+    from rich.console import Console
+    console = Console(record=True, width=200)
+    records = [dict(workload='vgg16:infer', name='mmcls_ms', images_per_s=6.0, compile_est_s=1,
+                    peak_rss_mib=10, forward_gflop_per_image=15.5)]
+    compare_peers.print_report(records, [], [120.0, 124.0], console)
+    text = console.export_text()
+    assert '120 GFLOP/s before the runs, 124 after' in text
+    assert '75%' in text  # 6 img/s x 15.5 GFLOP = 93 GFLOP/s of the larger peak, 124

@@ -1,6 +1,6 @@
 # The bundled handwritten digits (10 classes, 1442 train / 355 val images),
 # 32x32 grayscale PNGs written to data/digits on first use (or by
-# `python tools/misc/prepare_digits.py`). For the 32 px VGG quickstart.
+# `python tools/misc/prepare_digits.py`). The VGG quickstart resizes them to 16 px.
 dataset_type = 'Digits'
 data_preprocessor = dict(
     num_classes=10,
