@@ -40,7 +40,8 @@ struct Geometry {
   int64_t planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
   Algorithm algorithm;
   std::vector<int64_t> first_ox, end_ox;  // per window column kx: outputs [first, end)
-  std::vector<float> columns_inside;      // per output column: window columns inside
+  int64_t inner_first = 0, inner_end = 0;  // the outputs whose window columns are all inside
+  std::vector<float> columns_counted;      // per output column: its divisor's columns
 
   // settings: kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, algorithm
   Geometry(const int64_t *x_shape, const int64_t *settings)
@@ -48,6 +49,7 @@ struct Geometry {
         kw(settings[1]), sh(settings[2]), sw(settings[3]), ph(settings[4]), pw(settings[5]),
         oh((h + 2 * ph - kh) / sh + 1), ow((w + 2 * pw - kw) / sw + 1),
         algorithm(static_cast<Algorithm>(settings[6])) {
+    inner_end = ow;
     for (int64_t kx = 0; kx < kw; ++kx) {
       // ox * sw - pw + kx in [0, w)
       int64_t low = pw - kx, high = w - 1 + pw - kx;
@@ -55,10 +57,14 @@ struct Geometry {
       int64_t end = high < 0 ? 0 : std::min(ow, high / sw + 1);
       first_ox.push_back(first);
       end_ox.push_back(std::max(first, end));
+      inner_first = std::max(inner_first, first);
+      inner_end = std::min(inner_end, end);
     }
-    columns_inside.assign(ow, 0.f);
-    for (int64_t kx = 0; kx < kw; ++kx)
-      for (int64_t ox = first_ox[kx]; ox < end_ox[kx]; ++ox) columns_inside[ox] += 1.f;
+    inner_end = std::max(inner_first, inner_end);
+    columns_counted.assign(ow, algorithm == kAvgIncludePadding ? static_cast<float>(kw) : 0.f);
+    if (algorithm == kAvgExcludePadding)
+      for (int64_t kx = 0; kx < kw; ++kx)
+        for (int64_t ox = first_ox[kx]; ox < end_ox[kx]; ++ox) columns_counted[ox] += 1.f;
   }
 
   // Windows that tile the input: each input pixel is in at most one window.
@@ -71,9 +77,9 @@ struct Geometry {
   int64_t input_row(int64_t oy, int64_t ky) const { return oy * sh - ph + ky; }
   // The input column of output column ox's window column kx.
   int64_t input_column(int64_t ox, int64_t kx) const { return ox * sw - pw + kx; }
-  float divisor(int64_t oy, int64_t ox) const {
-    if (algorithm == kAvgIncludePadding) return static_cast<float>(kh * kw);
-    return static_cast<float>(end_ky(oy) - first_ky(oy)) * columns_inside[ox];
+  // The divisor of output row oy's averages is this times columns_counted[ox].
+  float rows_counted(int64_t oy) const {
+    return static_cast<float>(algorithm == kAvgIncludePadding ? kh : end_ky(oy) - first_ky(oy));
   }
 };
 
@@ -88,111 +94,159 @@ void for_planes(int64_t planes, Fn fn) {
   });
 }
 
-// Strides of 1 and 2 (every pool of VGG and InceptionV3) are compile-time constants, so the
-// inner loops' loads vectorise; kStride 0 reads the stride from the geometry.
-template <int kStride>
-struct Columns {
-  int64_t stride;
-  explicit Columns(const Geometry &g) : stride(kStride ? kStride : g.sw) {}
+// The window width and column stride, compile-time constants for the common pools (2x2/2,
+// 3x3/2, 3x3/1: every pool of VGG and InceptionV3), so the inner loops unroll and vectorise;
+// 0 reads them from the geometry.
+template <int kWidth, int kStride>
+struct Window {
+  int64_t kw, sw;
+  explicit Window(const Geometry &g) : kw(kWidth ? kWidth : g.kw), sw(kStride ? kStride : g.sw) {}
 };
 
-// Output row oy of one plane's max pooling: the maximum in `best` and, with `argmax`, its
-// offset in the plane.  The loop visits each window in row-major order and takes a value
-// greater than the best so far, or a NaN.
-template <int kStride>
+// Whether max pooling takes v over the best so far: a greater value or a NaN, so the first
+// maximum in row-major window order wins, and a NaN propagates.
+inline bool takes(float v, float best) { return v > best || v != v; }
+
+// The maximum of output (oy, ox)'s window, clipped to the input, and its position in the
+// window (ky * kw + kx).
+inline void max_window(const Geometry &g, const float *x, int64_t oy, int64_t ox, float &best,
+                       int32_t &argmax) {
+  const int64_t kx0 = std::max<int64_t>(0, g.pw - ox * g.sw);
+  const int64_t kx1 = std::min(g.kw, g.w + g.pw - ox * g.sw);
+  best = -std::numeric_limits<float>::infinity();
+  // the window's first pixel inside the input: the argmax if all are -inf
+  argmax = static_cast<int32_t>(g.first_ky(oy) * g.kw + kx0);
+  for (int64_t ky = g.first_ky(oy); ky < g.end_ky(oy); ++ky) {
+    const float *row = x + g.input_row(oy, ky) * g.w;
+    for (int64_t kx = kx0; kx < kx1; ++kx) {
+      const float v = row[g.input_column(ox, kx)];
+      if (takes(v, best)) best = v, argmax = static_cast<int32_t>(ky * g.kw + kx);
+    }
+  }
+}
+
+// Output row oy of one plane's max pooling: the maxima in `best` and, with `argmax`, their
+// positions in the window (ky * kw + kx: small constants, so the selects vectorise).  Outputs whose window is clipped by the padding go one by one; the
+// others together, window row by window row.
+template <int kWidth, int kStride>
 void max_row(const Geometry &g, const float *__restrict x, int64_t oy, float *__restrict best,
              int32_t *__restrict argmax) {
-  const int64_t sw = Columns<kStride>(g).stride;
-  const int64_t ky0 = g.first_ky(oy), ky1 = g.end_ky(oy);
+  const Window<kWidth, kStride> win(g);
+  const int64_t first = g.inner_first, end = g.inner_end;
   for (int64_t ox = 0; ox < g.ow; ++ox) {
+    if (ox == first) ox = end;  // the outputs in [first, end) come after
+    if (ox == g.ow) break;
+    int32_t unused;
+    max_window(g, x, oy, ox, best[ox], argmax ? argmax[ox] : unused);
+  }
+  if (first == end) return;
+  const int64_t ky0 = g.first_ky(oy), ky1 = g.end_ky(oy);
+  for (int64_t ox = first; ox < end; ++ox) {
     best[ox] = -std::numeric_limits<float>::infinity();
-    // the window's first pixel inside the input: the argmax if all are -inf
-    if (argmax)
-      argmax[ox] = static_cast<int32_t>(g.input_row(oy, ky0) * g.w +
-                                        std::max<int64_t>(0, g.input_column(ox, 0)));
+    if (argmax) argmax[ox] = static_cast<int32_t>(ky0 * win.kw);
   }
   for (int64_t ky = ky0; ky < ky1; ++ky) {
-    const int64_t row_offset = g.input_row(oy, ky) * g.w;
-    const float *row = x + row_offset;
-    for (int64_t kx = 0; kx < g.kw; ++kx) {
-      const int64_t first = g.first_ox[kx], end = g.end_ox[kx], shift = kx - g.pw;
-      if (argmax) {
-        for (int64_t ox = first; ox < end; ++ox) {
-          float v = row[ox * sw + shift];
-          bool take = v > best[ox] || v != v;
-          best[ox] = take ? v : best[ox];
-          argmax[ox] = take ? static_cast<int32_t>(row_offset + ox * sw + shift) : argmax[ox];
+    const float *row = x + g.input_row(oy, ky) * g.w - g.pw;
+    if (argmax) {
+      const int32_t row_position = static_cast<int32_t>(ky * win.kw);
+      for (int64_t ox = first; ox < end; ++ox) {
+        float b = best[ox];
+        int32_t a = argmax[ox];
+        for (int64_t kx = 0; kx < win.kw; ++kx) {
+          const float v = row[ox * win.sw + kx];
+          const bool take = takes(v, b);
+          b = take ? v : b;
+          a = take ? row_position + static_cast<int32_t>(kx) : a;
         }
-      } else {
-        for (int64_t ox = first; ox < end; ++ox) {
-          float v = row[ox * sw + shift];
-          best[ox] = (v > best[ox] || v != v) ? v : best[ox];
+        best[ox] = b, argmax[ox] = a;
+      }
+    } else {
+      for (int64_t ox = first; ox < end; ++ox) {
+        float b = best[ox];
+        for (int64_t kx = 0; kx < win.kw; ++kx) {
+          const float v = row[ox * win.sw + kx];
+          b = takes(v, b) ? v : b;
         }
+        best[ox] = b;
       }
     }
   }
 }
 
 // Output row oy of one plane's average pooling, as sums over the window, into `sum`.
-template <int kStride>
+template <int kWidth, int kStride>
 void sum_row(const Geometry &g, const float *__restrict x, int64_t oy, float *__restrict sum) {
-  const int64_t sw = Columns<kStride>(g).stride;
+  const Window<kWidth, kStride> win(g);
   std::fill(sum, sum + g.ow, 0.f);
   for (int64_t ky = g.first_ky(oy); ky < g.end_ky(oy); ++ky) {
     const float *row = x + g.input_row(oy, ky) * g.w;
-    for (int64_t kx = 0; kx < g.kw; ++kx) {
+    for (int64_t kx = 0; kx < win.kw; ++kx) {
       const int64_t first = g.first_ox[kx], end = g.end_ox[kx], shift = kx - g.pw;
-      for (int64_t ox = first; ox < end; ++ox) sum[ox] += row[ox * sw + shift];
+      for (int64_t ox = first; ox < end; ++ox) sum[ox] += row[ox * win.sw + shift];
     }
   }
 }
 
-template <int kStride>
+template <int kWidth, int kStride>
 void forward(const Geometry &g, const float *x, float *y) {
   for_planes(g.planes, [&](int64_t first, int64_t end) {
     std::vector<float> sum(g.ow);
     for (int64_t plane = first; plane < end; ++plane) {
       const float *src = x + plane * g.plane_size();
       for (int64_t oy = 0; oy < g.oh; ++oy) {
-        float *dst = y + plane * g.out_plane_size() + oy * g.ow;
+        float *__restrict dst = y + plane * g.out_plane_size() + oy * g.ow;
         if (g.algorithm == kMax) {
-          max_row<kStride>(g, src, oy, dst, nullptr);
+          max_row<kWidth, kStride>(g, src, oy, dst, nullptr);
         } else {
-          sum_row<kStride>(g, src, oy, sum.data());
-          for (int64_t ox = 0; ox < g.ow; ++ox) dst[ox] = sum[ox] / g.divisor(oy, ox);
+          sum_row<kWidth, kStride>(g, src, oy, sum.data());
+          const float rows = g.rows_counted(oy), *columns = g.columns_counted.data();
+          for (int64_t ox = 0; ox < g.ow; ++ox) dst[ox] = sum[ox] / (rows * columns[ox]);
         }
       }
     }
   });
 }
 
+// dy / divisor for output row oy: the share of each pixel of the window.
+inline void average_shares(const Geometry &g, const float *__restrict grad, int64_t oy,
+                           float *__restrict share) {
+  const float rows = g.rows_counted(oy), *columns = g.columns_counted.data();
+  for (int64_t ox = 0; ox < g.ow; ++ox) share[ox] = grad[ox] / (rows * columns[ox]);
+}
+
 // dx of one plane where the windows tile the input: each window's pixels are written once
 // (dy at the argmax and 0 elsewhere, or the window's share of dy), the pixels outside every
 // window get 0.
-template <int kStride>
+template <int kWidth, int kStride>
 void backward_tiled(const Geometry &g, const float *__restrict x, const float *__restrict dy,
                     float *__restrict dx, float *__restrict share, int32_t *__restrict argmax) {
-  const int64_t sw = Columns<kStride>(g).stride;
+  const Window<kWidth, kStride> win(g);
   for (int64_t oy = 0; oy < g.oh; ++oy) {
-    const float *grad = dy + oy * g.ow;
+    const float *__restrict grad = dy + oy * g.ow;
     if (g.algorithm == kMax)
-      max_row<kStride>(g, x, oy, share, argmax);  // `share` holds the maxima, unused
+      max_row<kWidth, kStride>(g, x, oy, share, argmax);  // `share` holds the maxima, unused
     else
-      for (int64_t ox = 0; ox < g.ow; ++ox) share[ox] = grad[ox] / g.divisor(oy, ox);
+      average_shares(g, grad, oy, share);
     for (int64_t ky = 0; ky < g.kh; ++ky) {
-      const int64_t row_offset = (oy * g.sh + ky) * g.w;
-      float *row = dx + row_offset;
-      for (int64_t kx = 0; kx < g.kw; ++kx) {
-        if (g.algorithm == kMax) {
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            const int32_t at = static_cast<int32_t>(row_offset + ox * sw + kx);
-            row[ox * sw + kx] = argmax[ox] == at ? grad[ox] : 0.f;
+      float *__restrict row = dx + (oy * g.sh + ky) * g.w;
+      if (g.algorithm == kMax) {
+        // dy where the argmax is, else 0, as a bit mask: a branch here mispredicts on
+        // every other pixel, and the compiler keeps one for `? dy : 0.f`
+        const int32_t row_position = static_cast<int32_t>(ky * win.kw);
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          uint32_t bits;
+          std::memcpy(&bits, grad + ox, sizeof bits);
+          for (int64_t kx = 0; kx < win.kw; ++kx) {
+            const uint32_t mask = 0u - (argmax[ox] == row_position + static_cast<int32_t>(kx));
+            const uint32_t routed = bits & mask;
+            std::memcpy(row + ox * win.sw + kx, &routed, sizeof routed);
           }
-        } else {
-          for (int64_t ox = 0; ox < g.ow; ++ox) row[ox * sw + kx] = share[ox];
         }
+      } else {
+        for (int64_t ox = 0; ox < g.ow; ++ox)
+          for (int64_t kx = 0; kx < win.kw; ++kx) row[ox * win.sw + kx] = share[ox];
       }
-      std::fill(row + g.ow * sw, row + g.w, 0.f);  // the columns right of the last window
+      std::fill(row + g.ow * win.sw, row + g.w, 0.f);  // the columns right of the last window
     }
   }
   std::fill(dx + g.oh * g.sh * g.w, dx + g.plane_size(), 0.f);  // rows below the last window
@@ -200,31 +254,34 @@ void backward_tiled(const Geometry &g, const float *__restrict x, const float *_
 
 // dx of one plane where windows overlap or are padded: zeroed, then each window adds its
 // gradient (at the argmax, or its share to every pixel inside the input).
-template <int kStride>
+template <int kWidth, int kStride>
 void backward_accumulated(const Geometry &g, const float *__restrict x,
                           const float *__restrict dy, float *__restrict dx,
                           float *__restrict share, int32_t *__restrict argmax) {
-  const int64_t sw = Columns<kStride>(g).stride;
+  const Window<kWidth, kStride> win(g);
   std::fill(dx, dx + g.plane_size(), 0.f);
   for (int64_t oy = 0; oy < g.oh; ++oy) {
-    const float *grad = dy + oy * g.ow;
+    const float *__restrict grad = dy + oy * g.ow;
     if (g.algorithm == kMax) {
-      max_row<kStride>(g, x, oy, share, argmax);
-      for (int64_t ox = 0; ox < g.ow; ++ox) dx[argmax[ox]] += grad[ox];
+      max_row<kWidth, kStride>(g, x, oy, share, argmax);
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const int64_t ky = argmax[ox] / win.kw, kx = argmax[ox] % win.kw;
+        dx[g.input_row(oy, ky) * g.w + g.input_column(ox, kx)] += grad[ox];
+      }
       continue;
     }
-    for (int64_t ox = 0; ox < g.ow; ++ox) share[ox] = grad[ox] / g.divisor(oy, ox);
+    average_shares(g, grad, oy, share);
     for (int64_t ky = g.first_ky(oy); ky < g.end_ky(oy); ++ky) {
-      float *row = dx + g.input_row(oy, ky) * g.w;
-      for (int64_t kx = 0; kx < g.kw; ++kx) {
+      float *__restrict row = dx + g.input_row(oy, ky) * g.w;
+      for (int64_t kx = 0; kx < win.kw; ++kx) {
         const int64_t first = g.first_ox[kx], end = g.end_ox[kx], shift = kx - g.pw;
-        for (int64_t ox = first; ox < end; ++ox) row[ox * sw + shift] += share[ox];
+        for (int64_t ox = first; ox < end; ++ox) row[ox * win.sw + shift] += share[ox];
       }
     }
   }
 }
 
-template <int kStride>
+template <int kWidth, int kStride>
 void backward(const Geometry &g, const float *dy, const float *x, float *dx) {
   const bool tiles = g.tiles();
   for_planes(g.planes, [&](int64_t first, int64_t end) {
@@ -234,12 +291,26 @@ void backward(const Geometry &g, const float *dy, const float *x, float *dx) {
       const float *src = x + plane * g.plane_size(), *grad = dy + plane * g.out_plane_size();
       float *out = dx + plane * g.plane_size();
       if (tiles)
-        backward_tiled<kStride>(g, src, grad, out, share.data(), argmax.data());
+        backward_tiled<kWidth, kStride>(g, src, grad, out, share.data(), argmax.data());
       else
-        backward_accumulated<kStride>(g, src, grad, out, share.data(), argmax.data());
+        backward_accumulated<kWidth, kStride>(g, src, grad, out, share.data(), argmax.data());
     }
   });
 }
+
+// Runs kernel<kWidth, kStride>(g, args...) with the window's width and stride as constants
+// where they are one of the common pools'.
+#define POOL2D_DISPATCH(kernel, g, ...)                         \
+  do {                                                         \
+    if ((g).kw == 2 && (g).sw == 2)                            \
+      kernel<2, 2>((g), __VA_ARGS__);                          \
+    else if ((g).kw == 3 && (g).sw == 2)                       \
+      kernel<3, 2>((g), __VA_ARGS__);                          \
+    else if ((g).kw == 3 && (g).sw == 1)                       \
+      kernel<3, 1>((g), __VA_ARGS__);                          \
+    else                                                       \
+      kernel<0, 0>((g), __VA_ARGS__);                          \
+  } while (0)
 
 // The geometry of an input shape and a geometry tensor's shape (kernel_h, kernel_w, stride_h,
 // stride_w, pad_h + 1, pad_w + 1, algorithm + 1; 0 max, 1 average with the padding counted,
@@ -261,12 +332,7 @@ extern "C" int pool2d_forward(int nparam, void **params, int *ndims, int64_t **s
   return guarded("pool2d_forward", [&] {
     Timed timed(Profile::kPooling, 0);
     const pool2d::Geometry g = pool2d::geometry(shapes[0], shapes[1]);
-    if (g.sw == 1)
-      pool2d::forward<1>(g, p.in(0), p.out(2));
-    else if (g.sw == 2)
-      pool2d::forward<2>(g, p.in(0), p.out(2));
-    else
-      pool2d::forward<0>(g, p.in(0), p.out(2));
+    POOL2D_DISPATCH(pool2d::forward, g, p.in(0), p.out(2));
   }, pool2d::pool_runtime().lock);
 }
 
@@ -278,11 +344,6 @@ extern "C" int pool2d_backward(int nparam, void **params, int *ndims, int64_t **
   return guarded("pool2d_backward", [&] {
     Timed timed(Profile::kPooling, 0);
     const pool2d::Geometry g = pool2d::geometry(shapes[1], shapes[2]);
-    if (g.sw == 1)
-      pool2d::backward<1>(g, p.in(0), p.in(1), p.out(3));
-    else if (g.sw == 2)
-      pool2d::backward<2>(g, p.in(0), p.in(1), p.out(3));
-    else
-      pool2d::backward<0>(g, p.in(0), p.in(1), p.out(3));
+    POOL2D_DISPATCH(pool2d::backward, g, p.in(0), p.in(1), p.out(3));
   }, pool2d::pool_runtime().lock);
 }
