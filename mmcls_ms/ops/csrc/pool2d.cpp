@@ -173,16 +173,45 @@ void max_row(const Geometry &g, const float *__restrict x, int64_t oy, float *__
   }
 }
 
-// Output row oy of one plane's average pooling, as sums over the window, into `sum`.
+// A copy of one plane inside its padding, for average pooling: the padding is zeros, which
+// add nothing to a sum, so every window is whole and the loops over a row have no edges
+// (InceptionV3's planes are 8 to 35 pixels wide: the edges cost as much as the rest).
+struct PaddedPlane {
+  int64_t hp, wp;  // the rows and columns the windows cover
+  std::vector<float> data;
+  explicit PaddedPlane(const Geometry &g)
+      : hp((g.oh - 1) * g.sh + g.kh), wp((g.ow - 1) * g.sw + g.kw), data(hp * wp, 0.f) {}
+  float *row(int64_t iy) { return data.data() + iy * wp; }
+  // the input rows and columns inside the covered area: [0, rows) x [0, columns)
+  int64_t rows(const Geometry &g) const { return std::min(g.h, hp - g.ph); }
+  int64_t columns(const Geometry &g) const { return std::min(g.w, wp - g.pw); }
+  // Copies a plane in (the padding stays zero from the constructor).
+  void load(const Geometry &g, const float *x) {
+    for (int64_t iy = 0; iy < rows(g); ++iy)
+      std::copy(x + iy * g.w, x + iy * g.w + columns(g), row(iy + g.ph) + g.pw);
+  }
+  // Copies the plane out, with 0 where no window reaches.
+  void store(const Geometry &g, float *x) {
+    for (int64_t iy = 0; iy < g.h; ++iy) {
+      float *dst = x + iy * g.w;
+      const int64_t copied = iy < rows(g) ? columns(g) : 0;
+      if (copied) std::copy(row(iy + g.ph) + g.pw, row(iy + g.ph) + g.pw + copied, dst);
+      std::fill(dst + copied, dst + g.w, 0.f);
+    }
+  }
+};
+
+// Output row oy of one padded plane's average pooling, as sums over the window, into `sum`.
 template <int kWidth, int kStride>
-void sum_row(const Geometry &g, const float *__restrict x, int64_t oy, float *__restrict sum) {
+void sum_row(const Geometry &g, PaddedPlane &plane, int64_t oy, float *__restrict sum) {
   const Window<kWidth, kStride> win(g);
   std::fill(sum, sum + g.ow, 0.f);
-  for (int64_t ky = g.first_ky(oy); ky < g.end_ky(oy); ++ky) {
-    const float *row = x + g.input_row(oy, ky) * g.w;
-    for (int64_t kx = 0; kx < win.kw; ++kx) {
-      const int64_t first = g.first_ox[kx], end = g.end_ox[kx], shift = kx - g.pw;
-      for (int64_t ox = first; ox < end; ++ox) sum[ox] += row[ox * win.sw + shift];
+  for (int64_t ky = 0; ky < g.kh; ++ky) {
+    const float *__restrict row = plane.row(oy * g.sh + ky);
+    for (int64_t ox = 0; ox < g.ow; ++ox) {
+      float total = sum[ox];
+      for (int64_t kx = 0; kx < win.kw; ++kx) total += row[ox * win.sw + kx];
+      sum[ox] = total;
     }
   }
 }
@@ -191,14 +220,16 @@ template <int kWidth, int kStride>
 void forward(const Geometry &g, const float *x, float *y) {
   for_planes(g.planes, [&](int64_t first, int64_t end) {
     std::vector<float> sum(g.ow);
+    std::unique_ptr<PaddedPlane> padded(g.algorithm == kMax ? nullptr : new PaddedPlane(g));
     for (int64_t plane = first; plane < end; ++plane) {
       const float *src = x + plane * g.plane_size();
+      if (padded) padded->load(g, src);
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         float *__restrict dst = y + plane * g.out_plane_size() + oy * g.ow;
         if (g.algorithm == kMax) {
           max_row<kWidth, kStride>(g, src, oy, dst, nullptr);
         } else {
-          sum_row<kWidth, kStride>(g, src, oy, sum.data());
+          sum_row<kWidth, kStride>(g, *padded, oy, sum.data());
           const float rows = g.rows_counted(oy), *columns = g.columns_counted.data();
           for (int64_t ox = 0; ox < g.ow; ++ox) dst[ox] = sum[ox] / (rows * columns[ox]);
         }
@@ -257,9 +288,13 @@ void backward_tiled(const Geometry &g, const float *__restrict x, const float *_
 template <int kWidth, int kStride>
 void backward_accumulated(const Geometry &g, const float *__restrict x,
                           const float *__restrict dy, float *__restrict dx,
-                          float *__restrict share, int32_t *__restrict argmax) {
+                          float *__restrict share, int32_t *__restrict argmax,
+                          PaddedPlane *padded) {
   const Window<kWidth, kStride> win(g);
-  std::fill(dx, dx + g.plane_size(), 0.f);
+  if (padded)  // average pooling adds into the padded plane, then copies it out
+    std::fill(padded->data.begin(), padded->data.end(), 0.f);
+  else
+    std::fill(dx, dx + g.plane_size(), 0.f);
   for (int64_t oy = 0; oy < g.oh; ++oy) {
     const float *__restrict grad = dy + oy * g.ow;
     if (g.algorithm == kMax) {
@@ -271,14 +306,13 @@ void backward_accumulated(const Geometry &g, const float *__restrict x,
       continue;
     }
     average_shares(g, grad, oy, share);
-    for (int64_t ky = g.first_ky(oy); ky < g.end_ky(oy); ++ky) {
-      float *__restrict row = dx + g.input_row(oy, ky) * g.w;
-      for (int64_t kx = 0; kx < win.kw; ++kx) {
-        const int64_t first = g.first_ox[kx], end = g.end_ox[kx], shift = kx - g.pw;
-        for (int64_t ox = first; ox < end; ++ox) row[ox * win.sw + shift] += share[ox];
-      }
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      float *__restrict row = padded->row(oy * g.sh + ky);
+      for (int64_t kx = 0; kx < win.kw; ++kx)
+        for (int64_t ox = 0; ox < g.ow; ++ox) row[ox * win.sw + kx] += share[ox];
     }
   }
+  if (padded) padded->store(g, dx);
 }
 
 template <int kWidth, int kStride>
@@ -287,13 +321,16 @@ void backward(const Geometry &g, const float *dy, const float *x, float *dx) {
   for_planes(g.planes, [&](int64_t first, int64_t end) {
     std::vector<float> share(g.ow);
     std::vector<int32_t> argmax(g.ow);
+    std::unique_ptr<PaddedPlane> padded(
+        g.algorithm == kMax || tiles ? nullptr : new PaddedPlane(g));
     for (int64_t plane = first; plane < end; ++plane) {
       const float *src = x + plane * g.plane_size(), *grad = dy + plane * g.out_plane_size();
       float *out = dx + plane * g.plane_size();
       if (tiles)
         backward_tiled<kWidth, kStride>(g, src, grad, out, share.data(), argmax.data());
       else
-        backward_accumulated<kWidth, kStride>(g, src, grad, out, share.data(), argmax.data());
+        backward_accumulated<kWidth, kStride>(g, src, grad, out, share.data(), argmax.data(),
+                                              padded.get());
     }
   });
 }
