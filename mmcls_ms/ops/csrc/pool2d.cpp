@@ -126,8 +126,9 @@ inline void max_window(const Geometry &g, const float *x, int64_t oy, int64_t ox
 }
 
 // Output row oy of one plane's max pooling: the maxima in `best` and, with `argmax`, their
-// positions in the window (ky * kw + kx: small constants, so the selects vectorise).  Outputs whose window is clipped by the padding go one by one; the
-// others together, window row by window row.
+// positions in the window (ky * kw + kx: small constants, so the selects vectorise).
+// Outputs whose window is clipped by the padding go one by one; the others together, window
+// row by window row.
 template <int kWidth, int kStride>
 void max_row(const Geometry &g, const float *__restrict x, int64_t oy, float *__restrict best,
              int32_t *__restrict argmax) {
