@@ -110,25 +110,26 @@ struct Window {
 inline bool takes(float v, float best) { return v > best || v != v; }
 
 // The maximum of output (oy, ox)'s window, clipped to the input, and its position in the
-// window (ky * kw + kx).
+// window (ky * w + kx: its offset from the window's top-left corner in the plane).
 inline void max_window(const Geometry &g, const float *x, int64_t oy, int64_t ox, float &best,
                        int32_t &argmax) {
   const int64_t kx0 = std::max<int64_t>(0, g.pw - ox * g.sw);
   const int64_t kx1 = std::min(g.kw, g.w + g.pw - ox * g.sw);
   best = -std::numeric_limits<float>::infinity();
   // the window's first pixel inside the input: the argmax if all are -inf
-  argmax = static_cast<int32_t>(g.first_ky(oy) * g.kw + kx0);
+  argmax = static_cast<int32_t>(g.first_ky(oy) * g.w + kx0);
   for (int64_t ky = g.first_ky(oy); ky < g.end_ky(oy); ++ky) {
     const float *row = x + g.input_row(oy, ky) * g.w;
     for (int64_t kx = kx0; kx < kx1; ++kx) {
       const float v = row[g.input_column(ox, kx)];
-      if (takes(v, best)) best = v, argmax = static_cast<int32_t>(ky * g.kw + kx);
+      if (takes(v, best)) best = v, argmax = static_cast<int32_t>(ky * g.w + kx);
     }
   }
 }
 
 // Output row oy of one plane's max pooling: the maxima in `best` and, with `argmax`, their
-// positions in the window (ky * kw + kx: small constants, so the selects vectorise).
+// positions in the window (ky * w + kx: a constant per window pixel, so the selects
+// vectorise).
 // Outputs whose window is clipped by the padding go one by one; the others together, window
 // row by window row.
 template <int kWidth, int kStride>
@@ -146,12 +147,12 @@ void max_row(const Geometry &g, const float *__restrict x, int64_t oy, float *__
   const int64_t ky0 = g.first_ky(oy), ky1 = g.end_ky(oy);
   for (int64_t ox = first; ox < end; ++ox) {
     best[ox] = -std::numeric_limits<float>::infinity();
-    if (argmax) argmax[ox] = static_cast<int32_t>(ky0 * win.kw);
+    if (argmax) argmax[ox] = static_cast<int32_t>(ky0 * g.w);
   }
   for (int64_t ky = ky0; ky < ky1; ++ky) {
     const float *row = x + g.input_row(oy, ky) * g.w - g.pw;
     if (argmax) {
-      const int32_t row_position = static_cast<int32_t>(ky * win.kw);
+      const int32_t row_position = static_cast<int32_t>(ky * g.w);
       for (int64_t ox = first; ox < end; ++ox) {
         float b = best[ox];
         int32_t a = argmax[ox];
@@ -266,7 +267,7 @@ void backward_tiled(const Geometry &g, const float *__restrict x, const float *_
       if (g.algorithm == kMax) {
         // dy where the argmax is, else 0, as a bit mask: a branch here mispredicts on
         // every other pixel, and the compiler keeps one for `? dy : 0.f`
-        const int32_t row_position = static_cast<int32_t>(ky * win.kw);
+        const int32_t row_position = static_cast<int32_t>(ky * g.w);
         for (int64_t ox = 0; ox < g.ow; ++ox) {
           uint32_t bits;
           std::memcpy(&bits, grad + ox, sizeof bits);
@@ -302,10 +303,8 @@ void backward_accumulated(const Geometry &g, const float *__restrict x,
     const float *__restrict grad = dy + oy * g.ow;
     if (g.algorithm == kMax) {
       max_row<kWidth, kStride>(g, x, oy, share, argmax);
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        const int64_t ky = argmax[ox] / win.kw, kx = argmax[ox] % win.kw;
-        dx[g.input_row(oy, ky) * g.w + g.input_column(ox, kx)] += grad[ox];
-      }
+      const int64_t corner = g.input_row(oy, 0) * g.w + g.input_column(0, 0);
+      for (int64_t ox = 0; ox < g.ow; ++ox) dx[corner + ox * win.sw + argmax[ox]] += grad[ox];
       continue;
     }
     average_shares(g, grad, oy, share);
