@@ -19,7 +19,7 @@
 //
 // Measured on a 2-core AMD EPYC (AVX2), pooling per training step from
 // `MMCLS_MS_ONEDNN_PROFILE=1 python tools/analysis_tools/benchmark.py CONFIG --task train ...`,
-// oneDNN's pooling -> these loops: VGG-11-BN digits at 32 px, batch 32, 71-95 -> 9 ms;
+// oneDNN's pooling -> these loops: VGG-11-BN digits at 32 px, batch 32, 71-115 -> 9-14 ms;
 // InceptionV3 at batch 8, 1.6-1.8 -> 0.26-0.31 s.  Details in benchmarks/README.md, "Pooling".
 #include <cmath>
 #include <limits>
