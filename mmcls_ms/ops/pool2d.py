@@ -1,10 +1,11 @@
-"""Max and average pooling through oneDNN, as a MindSpore custom op (CPU).
+"""Max and average pooling of the CPU kernel library, as a MindSpore custom op.
 
 MindSpore 2.10 runs ``nn.MaxPool2d`` and the padded ``nn.AvgPool2d`` on CPU
 with its own kernels (not oneDNN's), at about 1 GB/s: 10% of an InceptionV3
-inference step and 5% of a training step.  ``OneDNNPool2d`` runs oneDNN's
-pooling, forward and backward, on the same NCHW tensors.  With the oneDNN
-backend it replaces the model's pools together with its convolutions
+inference step and 5% of a training step; oneDNN's pooling on NCHW is not
+faster.  ``OneDNNPool2d`` runs the library's own loops over NCHW planes
+(``csrc/pool2d.cpp``), forward and backward, on the same tensors.  With the
+oneDNN backend it replaces the model's pools together with its convolutions
 (:func:`mmcls_ms.ops.backend.apply_backend`).
 
 Example:
@@ -72,7 +73,8 @@ def _settings(pool):
 
 class OneDNNPool2d(nn.Cell):
     """Drop-in for an ``nn.MaxPool2d`` / ``nn.AvgPool2d`` (NCHW, fp32, floor
-    mode, even padding) that runs oneDNN's pooling, forward and backward.
+    mode, even padding) that runs the kernel library's pooling, forward and
+    backward.
 
     Example:
         >>> fast = OneDNNPool2d(nn.MaxPool2d(3, 2))   # doctest: +SKIP
@@ -102,7 +104,7 @@ class OneDNNPool2d(nn.Cell):
 
 def use_onednn_pools(net) -> int:
     """Replace, in place, every ``nn.MaxPool2d``/``nn.AvgPool2d`` of ``net`` that
-    oneDNN's pooling can run; returns how many.  Others (ceil mode, 'same'
+    the kernel library's pooling can run; returns how many.  Others (ceil mode, 'same'
     padding, ...) stay MindSpore's: they run correctly at any oneDNN ISA.
 
     Example:

@@ -1,4 +1,4 @@
-"""mmcls_ms.ops.pool2d: oneDNN max/average pooling as a MindSpore custom op."""
+"""mmcls_ms.ops.pool2d: the kernel library's max/average pooling as a MindSpore custom op."""
 import os.path as osp
 
 import numpy as np
@@ -18,6 +18,16 @@ POOLS = {
     'avg3s1pad1_exclude': lambda: nn.AvgPool2d(3, 1, pad_mode='pad', padding=1,
                                                count_include_pad=False),  # MindCV's weights
     'avg2s2': lambda: nn.AvgPool2d(2, 2),
+    # the other paths of the kernels: padded and overlapping at stride 2, overlapping at
+    # stride 1, windows that tile the input at a stride read at run time, non-square windows
+    'max3s2pad1': lambda: nn.MaxPool2d(3, 2, pad_mode='pad', padding=1),
+    'max2s1': lambda: nn.MaxPool2d(2, 1),
+    'max3s3': lambda: nn.MaxPool2d(3, 3),
+    'max2x3s2x3': lambda: nn.MaxPool2d((2, 3), (2, 3)),
+    'avg3s2pad1_exclude': lambda: nn.AvgPool2d(3, 2, pad_mode='pad', padding=1,
+                                               count_include_pad=False),
+    'avg3s3': lambda: nn.AvgPool2d(3, 3),
+    'avg3x2s1x2pad1': lambda: nn.AvgPool2d((3, 2), (1, 2), pad_mode='pad', padding=(1, 1)),
 }
 
 
@@ -47,6 +57,27 @@ def test_forward_and_gradient_equal_mindspore_pool(mode, name):
     grad_expected = ms.grad(_Readout(pool, weights))(x).asnumpy()
     grad_got = ms.grad(_Readout(fast, weights))(x).asnumpy()
     np.testing.assert_allclose(grad_got, grad_expected, rtol=1e-5, atol=1e-6)
+
+
+# Windows with several equal maxima: the gradient goes to the first in row-major order.
+TIED_INPUTS = {
+    'relu_of_integers': lambda rng: np.maximum(np.round(rng.standard_normal((2, 3, 13, 11))), 0),
+    'all_equal': lambda rng: np.ones((2, 3, 9, 10)),
+}
+
+
+@pytest.mark.parametrize('inputs', sorted(TIED_INPUTS))
+@pytest.mark.parametrize('name', sorted(name for name in POOLS if name.startswith('max')))
+def test_max_pool_gradient_of_ties_equals_mindspore(name, inputs):
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    pool = POOLS[name]()
+    fast = OneDNNPool2d(pool)
+    rng = np.random.default_rng(0)
+    x = ms.Tensor(TIED_INPUTS[inputs](rng), ms.float32)
+    np.testing.assert_array_equal(fast(x).asnumpy(), pool(x).asnumpy())
+    weights = ms.Tensor(rng.standard_normal(pool(x).shape), ms.float32)
+    np.testing.assert_array_equal(ms.grad(_Readout(fast, weights))(x).asnumpy(),
+                                  ms.grad(_Readout(pool, weights))(x).asnumpy())
 
 
 def test_unsupported_pools_are_named_or_left_alone():
