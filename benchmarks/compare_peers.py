@@ -267,7 +267,7 @@ def main(argv=None):
     args = parse_args(argv)
     from rich.console import Console
     from rich.progress import Progress
-    console = Console(width=max(132, Console().width))  # the table must not wrap in logs
+    console = Console(width=max(220, Console().width))  # the table must not wrap or elide in logs
     runs, skipped = plan(args)
     out = args.out or osp.join(REPO, 'work_dirs', 'compare_peers',
                                datetime.datetime.now().strftime('%Y%m%d_%H%M%S') + '.jsonl')
