@@ -7,6 +7,7 @@ import shutil
 import tempfile
 
 import pytest
+from mmengine.config import Config
 from digits_files import DIGITS_CONFIG, digit_files
 from test_web_demo import DemoServer, load_web_demo
 
@@ -65,7 +66,9 @@ def test_the_page_in_chromium(browser, digits_checkpoint, tmp_path):
         assert top1 == '5'
         assert len(browser.find_elements(By.CSS_SELECTOR, '#topk td.class')) == 5
         cam = browser.find_element(By.ID, 'cam')
-        assert browser.execute_script('return arguments[0].naturalWidth', cam) == 32
+        # the Grad-CAM overlay is drawn at the size the model sees
+        model_input = Config.fromfile(DIGITS_CONFIG).test_pipeline[1]['scale']
+        assert browser.execute_script('return arguments[0].naturalWidth', cam) == model_input
         browser.save_screenshot(str(tmp_path / 'web_demo_digit.png'))
 
         not_image = tmp_path / 'notes.txt'
