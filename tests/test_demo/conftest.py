@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # the helpers next to this file
-from digits_files import DIGITS_CONFIG, digit_files  # noqa: E402
+from digits_files import DIGITS_CONFIG, digit_files, digits_input_size  # noqa: E402
 
 
 @pytest.fixture(scope='session')
 def digits_checkpoint(tmp_path_factory):
     """``(checkpoint path, digits root)``."""
     import mindspore as ms
-    from mmengine.config import Config
 
     from mmcls_ms.apis import get_model
     from mmcls_ms.datasets import prepare_digits
@@ -27,7 +26,7 @@ def digits_checkpoint(tmp_path_factory):
     files = digit_files(root, 'train', 40)
     # the size the config's test pipeline resizes to, so that the head is fitted on the
     # features the demo computes
-    size = Config.fromfile(DIGITS_CONFIG).test_pipeline[1]['scale']
+    size = digits_input_size()
     images = np.stack([cv2.resize(cv2.imread(f), (size, size), interpolation=cv2.INTER_LINEAR)
                        .transpose(2, 0, 1) for f in files])
     labels = np.array([int(osp.basename(osp.dirname(f))) for f in files])

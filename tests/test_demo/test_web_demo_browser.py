@@ -7,8 +7,7 @@ import shutil
 import tempfile
 
 import pytest
-from mmengine.config import Config
-from digits_files import DIGITS_CONFIG, digit_files
+from digits_files import DIGITS_CONFIG, digit_files, digits_input_size
 from test_web_demo import DemoServer, load_web_demo
 
 CHROMIUM = '/usr/bin/chromium'
@@ -67,8 +66,8 @@ def test_the_page_in_chromium(browser, digits_checkpoint, tmp_path):
         assert len(browser.find_elements(By.CSS_SELECTOR, '#topk td.class')) == 5
         cam = browser.find_element(By.ID, 'cam')
         # the Grad-CAM overlay is drawn at the size the model sees
-        model_input = Config.fromfile(DIGITS_CONFIG).test_pipeline[1]['scale']
-        assert browser.execute_script('return arguments[0].naturalWidth', cam) == model_input
+        assert browser.execute_script('return arguments[0].naturalWidth', cam) == \
+            digits_input_size()
         browser.save_screenshot(str(tmp_path / 'web_demo_digit.png'))
 
         not_image = tmp_path / 'notes.txt'

@@ -244,34 +244,39 @@ class Convolution {
               &weights_pd, rt.engine, DNNL_CONVOLUTION_DIRECT, any_src_, any_weights_, bias_,
               any_dst_, strides_, dilates_, pad_l_, pad_r_, fwd_pd_, nullptr),
           "convolution_bwd_weights_desc_create");
-    check(dnnl_primitive_create(&bwd_weights_, weights_pd), "convolution_bwd_weights_create");
     const std::string weights_impl = impl_name(weights_pd);
     gemm_weights_ = weights_impl.find("gemm") != std::string::npos &&
                     g_.out_h() * g_.out_w() <= kGemmMaxPixels;
     if (getenv("MMCLS_MS_ONEDNN_VERBOSE"))
-      fprintf(stderr, "[mmcls_ms onednn conv] %ldx%ldx%ldx%ld -> %ld k%ldx%ld backward weights: %s\n",
-              (long)g_.n, (long)g_.c, (long)g_.h, (long)g_.w, (long)g_.k, (long)g_.kh, (long)g_.kw,
-              gemm_weights_ ? "batched sgemm" : weights_impl.c_str());
+      fprintf(stderr,
+              "[mmcls_ms onednn conv] %ldx%ldx%ldx%ld -> %ld k%ldx%ld backward weights: %s\n",
+              (long)g_.n, (long)g_.c, (long)g_.h, (long)g_.w, (long)g_.k, (long)g_.kh,
+              (long)g_.kw, gemm_weights_ ? "batched sgemm" : weights_impl.c_str());
 
     // Scratch slots: dy (0) lives through both kernels; x and dw then reuse w's (1) and dx's (2).
     const_dnnl_memory_desc_t data_dy =
         dnnl_primitive_desc_query_md(data_pd, DNNL_QUERY_DIFF_DST_MD, 0);
-    const_dnnl_memory_desc_t weights_dy =
-        dnnl_primitive_desc_query_md(weights_pd, DNNL_QUERY_DIFF_DST_MD, 0);
-    dy_shared_ = dnnl_memory_desc_equal(data_dy, weights_dy);
     bwd_data_dy_.init(dst_, data_dy, true, 0);
     bwd_data_weights_.init(weights_,
                            dnnl_primitive_desc_query_md(data_pd, DNNL_QUERY_WEIGHTS_MD, 0), true,
                            1);
     bwd_data_dx_.init(src_, dnnl_primitive_desc_query_md(data_pd, DNNL_QUERY_DIFF_SRC_MD, 0), false,
                       2);
-    bwd_weights_x_.init(src_, dnnl_primitive_desc_query_md(weights_pd, DNNL_QUERY_SRC_MD, 0), true,
-                        1);
-    if (!dy_shared_) bwd_weights_dy_.init(dst_, weights_dy, true, 0);
-    bwd_weights_dw_.init(weights_,
-                         dnnl_primitive_desc_query_md(weights_pd, DNNL_QUERY_DIFF_WEIGHTS_MD, 0),
-                         false, 2);
-    bwd_weights_db_.init(bias_, bias_, false, 0);
+    // oneDNN's weight-gradient kernel and its operands, unless backward_weights_gemm replaces it
+    if (!gemm_weights_) {
+      check(dnnl_primitive_create(&bwd_weights_, weights_pd), "convolution_bwd_weights_create");
+      const_dnnl_memory_desc_t weights_dy =
+          dnnl_primitive_desc_query_md(weights_pd, DNNL_QUERY_DIFF_DST_MD, 0);
+      dy_shared_ = dnnl_memory_desc_equal(data_dy, weights_dy);
+      bwd_weights_x_.init(src_, dnnl_primitive_desc_query_md(weights_pd, DNNL_QUERY_SRC_MD, 0),
+                          true, 1);
+      if (!dy_shared_) bwd_weights_dy_.init(dst_, weights_dy, true, 0);
+      bwd_weights_dw_.init(weights_,
+                           dnnl_primitive_desc_query_md(weights_pd, DNNL_QUERY_DIFF_WEIGHTS_MD,
+                                                        0),
+                           false, 2);
+      bwd_weights_db_.init(bias_, bias_, false, 0);
+    }
     dnnl_primitive_desc_destroy(data_pd);
     dnnl_primitive_desc_destroy(weights_pd);
   }
