@@ -175,8 +175,10 @@ class BaseInferencer:
 
     def forward(self, batch: np.ndarray) -> Union[np.ndarray, Tuple[np.ndarray, ...]]:
         """The model's output for a uint8 NCHW batch: an array, or a tuple of
-        arrays, each with the batch first."""
-        raise NotImplementedError
+        arrays, each with the batch first.  Each inferencer defines it; the base
+        class only loads and preprocesses (as ``tools/visualization/vis_cam.py`` uses it)."""
+        raise NotImplementedError(f'{type(self).__name__} runs no model: use '
+                                  'ImageClassificationInferencer or FeatureExtractor.')
 
     def _forward_packed(self, packed: list) -> list:
         """Forward the packed inputs; returns one output per input, the batch
